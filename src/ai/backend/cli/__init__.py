@@ -1,0 +1,1 @@
+"""The root `backend.ai` command."""

@@ -1,0 +1,1 @@
+"""Code shared by the manager, the agent, the storage proxy and the client."""
