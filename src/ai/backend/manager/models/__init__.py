@@ -21,6 +21,7 @@ from .session import session_dependencies, sessions
 from .session_template import TemplateType, session_templates
 from .user import UserRole, UserStatus, users
 from .vfolder import (
+    VFolderHostPermission,
     VFolderInvitationState,
     VFolderOwnershipType,
     VFolderPermission,
@@ -42,6 +43,7 @@ __all__ = [
     "TemplateType",
     "UserRole",
     "UserStatus",
+    "VFolderHostPermission",
     "VFolderInvitationState",
     "VFolderOwnershipType",
     "VFolderPermission",

@@ -48,8 +48,10 @@ users = sa.Table(
     sa.Column("resource_policy", sa.String(256),
               sa.ForeignKey("user_resource_policies.name"), nullable=True),
     sa.Column("sudo_session_enabled", sa.Boolean, nullable=False, server_default=sa.false()),
-    # The keypair used when the user logs in with a password (set after keypairs exist).
+    # The keypair used when the user logs in with a password. users and keypairs refer to
+    # each other, so this check is deferred to commit: both rows can go in one transaction.
     sa.Column("main_access_key", sa.String(20),
-              sa.ForeignKey("keypairs.access_key", ondelete="SET NULL", use_alter=True),
+              sa.ForeignKey("keypairs.access_key", ondelete="SET NULL", use_alter=True,
+                            deferrable=True, initially="DEFERRED"),
               nullable=True),
 )

@@ -118,3 +118,16 @@ vfolder_invitations = sa.Table(
               sa.ForeignKey("vfolders.id", onupdate="CASCADE", ondelete="CASCADE"), nullable=False),
     sa.Index("ix_vfolder_invitations_invitee_state", "invitee", "state"),
 )
+
+
+class VFolderHostPermission(enum.StrEnum):
+    """What a domain/project/keypair may do on a storage host (allowed_vfolder_hosts values)."""
+
+    CREATE = "create-vfolder"
+    MODIFY = "modify-vfolder"
+    DELETE = "delete-vfolder"
+    MOUNT_IN_SESSION = "mount-in-session"
+    UPLOAD_FILE = "upload-file"
+    DOWNLOAD_FILE = "download-file"
+    INVITE_OTHERS = "invite-others"
+    SET_USER_PERM = "set-user-specific-permission"

@@ -269,7 +269,7 @@ def upgrade() -> None:
     op.create_index(op.f('ix_keypairs_user'), 'keypairs', ['user'], unique=False)
     op.create_index(op.f('ix_keypairs_user_id'), 'keypairs', ['user_id'], unique=False)
     # users.main_access_key and keypairs.user refer to each other: add this FK last.
-    op.create_foreign_key(op.f('fk_users_main_access_key_keypairs'), 'users', 'keypairs', ['main_access_key'], ['access_key'], ondelete='SET NULL')
+    op.create_foreign_key(op.f('fk_users_main_access_key_keypairs'), 'users', 'keypairs', ['main_access_key'], ['access_key'], ondelete='SET NULL', deferrable=True, initially='DEFERRED')
     op.create_table('session_templates',
     sa.Column('id', sa.Uuid(), server_default=sa.text('gen_random_uuid()'), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),

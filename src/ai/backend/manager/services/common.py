@@ -1,0 +1,33 @@
+"""Small helpers the entity services share: integrity errors as 409s, partial updates."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import Conflict, InvalidAPIParameters
+
+
+@asynccontextmanager
+async def integrity_as_conflict(what: str) -> AsyncIterator[None]:
+    """Turn constraint violations into a 409 that says what clashed, not a 500."""
+    try:
+        yield
+    except IntegrityError as e:
+        detail = str(e.orig).splitlines()[0] if e.orig else str(e)
+        if "foreign key" in detail.lower():
+            raise InvalidAPIParameters(f"{what}: refers to something that does not exist ({detail})") from None
+        raise Conflict(f"{what}: {detail}") from None
+
+
+def only_set(values: Mapping[str, Any], allowed: set[str] | None = None) -> dict[str, Any]:
+    """The keys actually given (graphene leaves unset input fields out or as None)."""
+    out = {k: v for k, v in values.items() if v is not None}
+    if allowed is not None:
+        unknown = set(out) - allowed
+        if unknown:
+            raise InvalidAPIParameters(f"cannot set {', '.join(sorted(unknown))}")
+    return out
