@@ -16,21 +16,37 @@ from graphql import execute as graphql_execute
 from graphql.validation import VariablesInAllowedPositionRule
 
 from ..errors import BackendError
+from .acl import ACLQueries
+from .agent import AgentQueries
 from .base import GQLContext
 from .domain import DomainMutations, DomainQueries
+from .group import GroupMutations, GroupQueries
+from .image import ImageMutations, ImageQueries
+from .keypair import KeyPairMutations, KeyPairQueries
+from .resource_policy import PolicyMutations, PolicyQueries
+from .resource_preset import ResourcePresetMutations, ResourcePresetQueries
+from .scaling_group import ScalingGroupInput, ScalingGroupMutations, ScalingGroupQueries
+from .session import SessionQueries
+from .user import UserMutations, UserQueries
 
 log = logging.getLogger(__name__)
 
 
-class Query(DomainQueries, graphene.ObjectType):
+class Query(
+    DomainQueries, GroupQueries, UserQueries, KeyPairQueries, PolicyQueries, ResourcePresetQueries,
+    ScalingGroupQueries, AgentQueries, ImageQueries, SessionQueries, ACLQueries, graphene.ObjectType,
+):
     pass
 
 
-class Mutation(DomainMutations, graphene.ObjectType):
+class Mutation(
+    DomainMutations, GroupMutations, UserMutations, KeyPairMutations, PolicyMutations,
+    ResourcePresetMutations, ScalingGroupMutations, ImageMutations, graphene.ObjectType,
+):
     pass
 
 
-schema = graphene.Schema(query=Query, mutation=Mutation, auto_camelcase=False)
+schema = graphene.Schema(query=Query, mutation=Mutation, auto_camelcase=False, types=[ScalingGroupInput])
 
 _RULES = [rule for rule in specified_rules if rule is not VariablesInAllowedPositionRule]
 

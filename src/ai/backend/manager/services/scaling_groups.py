@@ -9,7 +9,22 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..models import scaling_groups, sgroups_for_domains, sgroups_for_groups, sgroups_for_keypairs
+from ..errors import Conflict, InvalidAPIParameters, ObjectNotFound
+from ..models import (
+    agents,
+    association_groups_users,
+    domains,
+    groups,
+    keypairs,
+    scaling_groups,
+    sgroups_for_domains,
+    sgroups_for_groups,
+    sgroups_for_keypairs,
+    users,
+)
+from ..scheduler.sequencers import SEQUENCERS
+from ..types import Requester
+from .common import integrity_as_conflict
 
 
 async def allowed_names(conn: AsyncConnection, *, domain_name: str, group_id: uuid.UUID | None,
@@ -65,3 +80,89 @@ async def associated_names(conn: AsyncConnection, kind: str, target: Any) -> lis
     return list((await conn.execute(
         sa.select(table.c.scaling_group).where(col == target).order_by(table.c.scaling_group)
     )).scalars())
+
+
+# --- admin operations ---------------------------------------------------------------------------
+
+def visible_condition(requester: Requester) -> sa.ColumnElement[bool]:
+    """Superadmins see all; domain admins those linked to their domain or anything in it; users
+    those they may use (their domain, their projects, their keypair)."""
+    if requester.is_superadmin:
+        return sa.true()
+    name = scaling_groups.c.name
+    cond = name.in_(sa.select(sgroups_for_domains.c.scaling_group)
+                    .where(sgroups_for_domains.c.domain == requester.domain_name))
+    if requester.is_admin:
+        in_domain_groups = sa.select(groups.c.id).where(groups.c.domain_name == requester.domain_name)
+        in_domain_keys = (sa.select(keypairs.c.access_key)
+                          .select_from(keypairs.join(users, keypairs.c.user == users.c.uuid))
+                          .where(users.c.domain_name == requester.domain_name))
+    else:
+        in_domain_groups = (sa.select(association_groups_users.c.group_id)
+                            .where(association_groups_users.c.user_id == requester.user_uuid))
+        in_domain_keys = sa.select(sa.literal(requester.access_key))
+    cond = cond | name.in_(sa.select(sgroups_for_groups.c.scaling_group)
+                           .where(sgroups_for_groups.c.group.in_(in_domain_groups)))
+    cond = cond | name.in_(sa.select(sgroups_for_keypairs.c.scaling_group)
+                           .where(sgroups_for_keypairs.c.access_key.in_(in_domain_keys)))
+    return cond
+
+
+def select_scaling_groups(requester: Requester, *, name: str | None = None, is_active: bool | None = None,
+                          association: tuple[str, Any] | None = None) -> sa.Select[Any]:
+    query = sa.select(scaling_groups).where(visible_condition(requester))
+    if name is not None:
+        query = query.where(scaling_groups.c.name == name)
+    if is_active is not None:
+        query = query.where(scaling_groups.c.is_active == is_active)
+    if association is not None:
+        kind, target = association
+        table, col = _ASSOCIATIONS[kind]
+        query = query.where(scaling_groups.c.name.in_(sa.select(table.c.scaling_group).where(col == target)))
+    return query.order_by(scaling_groups.c.name)
+
+
+def check_scheduler(name: str) -> str:
+    if name.lower() not in SEQUENCERS:
+        raise InvalidAPIParameters(f"unknown scheduler {name!r} (choose from {', '.join(SEQUENCERS)})")
+    return name.lower()
+
+
+async def create(conn: AsyncConnection, name: str, values: dict[str, Any]) -> Any:
+    if "scheduler" in values:
+        values["scheduler"] = check_scheduler(values["scheduler"])
+    async with integrity_as_conflict(f"scaling group {name!r}"):
+        return (await conn.execute(
+            sa.insert(scaling_groups).values(name=name, **values).returning(scaling_groups))).first()
+
+
+async def modify(conn: AsyncConnection, name: str, values: dict[str, Any]) -> Any:
+    if "scheduler" in values:
+        values["scheduler"] = check_scheduler(values["scheduler"])
+    if not values:
+        row = await get(conn, name)
+    else:
+        async with integrity_as_conflict(f"scaling group {name!r}"):
+            row = (await conn.execute(sa.update(scaling_groups).where(scaling_groups.c.name == name)
+                                      .values(**values).returning(scaling_groups))).first()
+    if row is None:
+        raise ObjectNotFound(object_name="scaling group")
+    return row
+
+
+async def delete(conn: AsyncConnection, name: str) -> None:
+    if await get(conn, name) is None:
+        raise ObjectNotFound(object_name="scaling group")
+    n = (await conn.execute(sa.select(sa.func.count()).select_from(agents)
+                            .where(agents.c.scaling_group == name))).scalar_one()
+    if n:
+        raise Conflict(f"scaling group {name!r} still has {n} agents")
+    async with integrity_as_conflict(f"scaling group {name!r} is still in use"):
+        await conn.execute(sa.delete(scaling_groups).where(scaling_groups.c.name == name))
+
+
+async def check_target_exists(conn: AsyncConnection, kind: str, target: Any) -> None:
+    table, col = {"domain": (domains, domains.c.name), "group": (groups, groups.c.id),
+                  "keypair": (keypairs, keypairs.c.access_key)}[kind]
+    if (await conn.execute(sa.select(col).where(col == target))).first() is None:
+        raise ObjectNotFound(object_name={"group": "project"}.get(kind, kind))

@@ -1,0 +1,80 @@
+"""Agents as the admin API shows them: rows from PostgreSQL, occupancy derived from live
+kernels, live statistics from Redis (written by the agents under their id in the stat DB)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import redis.asyncio as aioredis
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ai.backend.common import msgpack
+from ai.backend.common.status import AgentStatus
+
+from ..errors import InvalidAPIParameters
+from ..models import agents
+
+
+def parse_statuses(value: str | None) -> list[AgentStatus] | None:
+    if not value:
+        return None
+    out = []
+    for part in value.split(","):
+        try:
+            out.append(AgentStatus(part.strip().upper()))
+        except ValueError:
+            raise InvalidAPIParameters(
+                f"unknown agent status {part!r} (one of {', '.join(s.value for s in AgentStatus)})") from None
+    return out
+
+
+def select_agents(*, statuses: list[AgentStatus] | None = None, scaling_group: str | None = None,
+                  agent_id: str | None = None) -> sa.Select[Any]:
+    query = sa.select(agents)
+    if statuses:
+        query = query.where(agents.c.status.in_(statuses))
+    if scaling_group is not None:
+        query = query.where(agents.c.scaling_group == scaling_group)
+    if agent_id is not None:
+        query = query.where(agents.c.id == agent_id)
+    return query
+
+
+def _decode_stat(raw: bytes | None) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    try:
+        value = msgpack.unpackb(raw)
+    except Exception:
+        try:
+            value = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            return None
+    return value if isinstance(value, dict) else None
+
+
+async def live_stats(redis_stat: aioredis.Redis, agent_ids: list[str]) -> dict[str, dict[str, Any] | None]:
+    if not agent_ids:
+        return {}
+    raws = await redis_stat.mget(agent_ids)
+    return {aid: _decode_stat(raw) for aid, raw in zip(agent_ids, raws, strict=True)}
+
+
+def cpu_pct(stat: dict[str, Any] | None) -> float | None:
+    try:
+        return float(stat["node"]["cpu_util"]["pct"]) if stat else None  # type: ignore[index]
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def mem_bytes(stat: dict[str, Any] | None) -> float | None:
+    try:
+        return float(stat["node"]["mem"]["current"]) if stat else None  # type: ignore[index]
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+async def count(conn: AsyncConnection, query: sa.Select[Any]) -> int:
+    return int((await conn.execute(sa.select(sa.func.count()).select_from(query.subquery()))).scalar_one())
