@@ -237,6 +237,10 @@ class HostPortPair(tuple[str, int]):
     def __new__(cls, host: str, port: int) -> HostPortPair:
         return super().__new__(cls, (host, int(port)))
 
+    def __getnewargs__(self) -> tuple[str, int]:  # type: ignore[override]
+        # Pickle (e.g. configs handed to spawned worker processes) calls __new__(host, port).
+        return (self[0], self[1])
+
     @property
     def host(self) -> str:
         return self[0]
