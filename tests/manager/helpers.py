@@ -86,3 +86,35 @@ class SignedClient:
         resp = await self.request("POST", "/admin/gql", json_body={"query": query, "variables": variables or {}})
         assert resp.status == 200, resp.body
         return resp.body
+
+
+def parse_table(text: str) -> list[dict[str, str]]:
+    """Rows of a tabulate "simple" table (header, dashes, rows) as dicts by header."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    for i, line in enumerate(lines):
+        if i > 0 and set(line.strip()) <= {"-", " "} and "-" in line:
+            header, dashes, rows = lines[i - 1], line, lines[i + 1:]
+            break
+    else:
+        raise AssertionError(f"no table in:\n{text}")
+    spans: list[tuple[int, int]] = []
+    start = None
+    for pos, ch in enumerate(dashes + " "):
+        if ch == "-" and start is None:
+            start = pos
+        elif ch != "-" and start is not None:
+            spans.append((start, pos))
+            start = None
+    bounds = [(s, spans[n + 1][0] if n + 1 < len(spans) else None) for n, (s, _) in enumerate(spans)]
+    names = [header[s:e].strip() for s, e in bounds]
+    return [{name: row[s:e].strip() for name, (s, e) in zip(names, bounds, strict=True)} for row in rows]
+
+
+def subprocess_env() -> dict[str, str]:
+    """Environment for running our own Python modules in a subprocess (as Pants tests see them)."""
+    import os
+    import sys
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    return env
