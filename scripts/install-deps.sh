@@ -12,6 +12,7 @@ have dockerd || missing+=(docker.io)
 have debootstrap || missing+=(debootstrap)
 have mkfs.xfs || missing+=(xfsprogs)
 have xz || missing+=(xz-utils)
+have ssh-keygen || missing+=(openssh-client)   # the manager generates SSH keypairs
 if [ ${#missing[@]} -gt 0 ]; then
   echo "[deps] installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -17,3 +17,4 @@ scripts/halfstack.sh start
 scripts/dockerd.sh
 scripts/build-kernel-image.sh
 scripts/fetch-krunner.sh >/dev/null
+scripts/official-client.sh >/dev/null

@@ -10,5 +10,6 @@ eval "$(scripts/halfstack.sh env)"
 BACKEND_TEST_DOCKER=1
 BACKEND_TEST_KERNEL_IMAGE=cr.backend.ai/stable/python:3.11-debian12
 BACKEND_TEST_KRUNNER_DIR=$(scripts/fetch-krunner.sh)
+BACKEND_TEST_OFFICIAL_CLIENT=$(scripts/official-client.sh)
 set +a
 exec ./pants test "${@:-::}"
