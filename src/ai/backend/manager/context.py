@@ -68,6 +68,13 @@ ROOT_CTX = web.AppKey("root_ctx", RootContext)
 LOCAL_CONFIG = web.AppKey("local_config", dict)
 WORKER_INDEX = web.AppKey("worker_index", int)
 
+# Per-request state the middlewares set (see middlewares/__init__.py for their order).
+REQUESTER = web.RequestKey("requester", object)            # Requester | None (anonymous)
+IS_AUTHORIZED = web.RequestKey("is_authorized", bool)
+API_VERSION = web.RequestKey("api_version", tuple)          # (major, "YYYYMMDD")
+API_VERSION_STR = web.RequestKey("api_version_str", object)  # str | None: the header as sent
+RATE_LIMIT_BOX = web.RequestKey("rate_limit_box", dict)     # {"info": (limit, remaining)}
+
 
 @asynccontextmanager
 async def root_context(local_config: dict[str, Any], *, pidx: int = 0) -> AsyncIterator[RootContext]:

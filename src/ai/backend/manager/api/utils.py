@@ -12,7 +12,7 @@ from typing import Any, Concatenate, ParamSpec
 import trafaret as t
 from aiohttp import web
 
-from ..context import ROOT_CTX, RootContext
+from ..context import IS_AUTHORIZED, REQUESTER, ROOT_CTX, RootContext
 from ..errors import AuthenticationRequired, Forbidden, InsufficientPrivilege, InvalidAPIParameters, ServerFrozen
 from ..models.dbutils import dumps
 from ..services import auth as auth_service
@@ -27,7 +27,7 @@ def root_ctx(request: web.Request) -> RootContext:
 
 
 def requester(request: web.Request) -> Requester:
-    r = request.get("requester")
+    r = request.get(REQUESTER)
     if r is None:
         raise AuthenticationRequired()
     return r
@@ -43,7 +43,7 @@ def json_response(data: Any, *, status: int = 200) -> web.Response:
 def auth_required(handler: Handler) -> Handler:
     @functools.wraps(handler)
     async def wrapped(request: web.Request) -> web.StreamResponse:
-        if not request.get("is_authorized"):
+        if not request.get(IS_AUTHORIZED):
             raise AuthenticationRequired()
         return await handler(request)
 
@@ -80,7 +80,7 @@ def server_status_required(*, allow_read: bool = True) -> Callable[[Handler], Ha
         async def wrapped(request: web.Request) -> web.StreamResponse:
             status = await root_ctx(request).shared_config.get_manager_status()
             is_read = request.method in ("GET", "HEAD", "REPORT")
-            r = request.get("requester")
+            r = request.get(REQUESTER)
             if status == "frozen" and not (allow_read and is_read) and not (r and r.is_superadmin):
                 raise ServerFrozen()
             return await handler(request)

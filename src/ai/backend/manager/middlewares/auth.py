@@ -13,15 +13,15 @@ from aiohttp.typedefs import Handler
 
 from ai.backend.common import signing
 
-from ..context import ROOT_CTX
+from ..context import API_VERSION_STR, IS_AUTHORIZED, REQUESTER, ROOT_CTX
 from ..errors import AuthorizationFailed
 from ..services import auth as auth_service
 
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    request["is_authorized"] = False
-    request["requester"] = None
+    request[IS_AUTHORIZED] = False
+    request[REQUESTER] = None
     header = request.headers.get("Authorization")
     if header is None:
         return await handler(request)
@@ -42,9 +42,9 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         date_header=date_header,
         host=request.headers.get("Host", ""),
         content_type=request.headers.get("Content-Type"),
-        api_version=request["api_version_str"],
+        api_version=request[API_VERSION_STR],
     )
-    request["is_authorized"] = True
-    request["requester"] = requester
+    request[IS_AUTHORIZED] = True
+    request[REQUESTER] = requester
     await auth_service.touch_keypair(root_ctx.db, requester.access_key)
     return await handler(request)

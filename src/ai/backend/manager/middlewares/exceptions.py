@@ -11,6 +11,7 @@ import trafaret as t
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from ..context import RATE_LIMIT_BOX
 from ..errors import (
     PROBLEM_BASE,
     BackendError,
@@ -37,7 +38,7 @@ def error_response(err: BackendError) -> web.Response:
 
 @web.middleware
 async def exception_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    request["rate_limit_box"] = {}
+    request[RATE_LIMIT_BOX] = {}
     try:
         return await handler(request)
     except BackendError as e:

@@ -14,7 +14,7 @@ import time
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from ..context import LOCAL_CONFIG, ROOT_CTX
+from ..context import LOCAL_CONFIG, RATE_LIMIT_BOX, REQUESTER, ROOT_CTX
 from ..errors import RateLimitExceeded
 
 WINDOW_SECONDS = 15 * 60
@@ -35,7 +35,7 @@ def _client_ip(request: web.Request) -> str:
 @web.middleware
 async def ratelimit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     root_ctx = request.app[ROOT_CTX]
-    requester = request.get("requester")
+    requester = request.get(REQUESTER)
     if requester is not None:
         subject, limit = f"ak:{requester.access_key}", int(requester.rate_limit)
     else:
@@ -46,7 +46,7 @@ async def ratelimit_middleware(request: web.Request, handler: Handler) -> web.St
     member = f"{now_ms}:{secrets.token_hex(4)}"
     count = int(await root_ctx.redis.rlim.eval(_ROLLING_COUNT, 1, key, now_ms, WINDOW_SECONDS * 1000, member))  # type: ignore[misc]
     # A dict shared with the original request even when X-Method-Override cloned it.
-    request["rate_limit_box"]["info"] = (limit, max(limit - count, 0))
+    request[RATE_LIMIT_BOX]["info"] = (limit, max(limit - count, 0))
     if limit > 0 and count > limit:
         raise RateLimitExceeded(f"more than {limit} requests in {WINDOW_SECONDS // 60} minutes",
                                 data={"limit": limit, "window": WINDOW_SECONDS})
@@ -55,7 +55,7 @@ async def ratelimit_middleware(request: web.Request, handler: Handler) -> web.St
 
 async def add_rate_limit_headers(request: web.Request, response: web.StreamResponse) -> None:
     """on_response_prepare: also decorates error responses made by outer middlewares."""
-    info = request.get("rate_limit_box", {}).get("info")
+    info = request.get(RATE_LIMIT_BOX, {}).get("info")
     if info is not None:
         limit, remaining = info
         response.headers["X-RateLimit-Limit"] = str(limit)

@@ -12,6 +12,7 @@ import re
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from ..context import API_VERSION, API_VERSION_STR
 from ..errors import GenericBadRequest, UnsupportedAPIVersion
 from ..types import LATEST_API_VERSION, LATEST_API_VERSION_STR, SUPPORTED_API_MAJORS
 
@@ -52,12 +53,12 @@ async def api_version_middleware(request: web.Request, handler: Handler) -> web.
         request = await _override_method(request, override)
     raw = request.headers.get("X-BackendAI-Version") or request.headers.get("X-Sorna-Version")
     if raw:
-        request["api_version"] = parse_api_version(raw)
-        request["api_version_str"] = raw.strip()
+        request[API_VERSION] = parse_api_version(raw)
+        request[API_VERSION_STR] = raw.strip()
     else:
-        request["api_version"] = LATEST_API_VERSION
-        request["api_version_str"] = None
-    if request["api_version_str"] is None and "Authorization" in request.headers:
+        request[API_VERSION] = LATEST_API_VERSION
+        request[API_VERSION_STR] = None
+    if request[API_VERSION_STR] is None and "Authorization" in request.headers:
         # The version is part of the signed string; without it nothing can be verified.
-        request["api_version_str"] = LATEST_API_VERSION_STR
+        request[API_VERSION_STR] = LATEST_API_VERSION_STR
     return await handler(request)

@@ -18,9 +18,13 @@ async def integrity_as_conflict(what: str) -> AsyncIterator[None]:
         yield
     except IntegrityError as e:
         detail = str(e.orig).splitlines()[0] if e.orig else str(e)
-        if "foreign key" in detail.lower():
-            raise InvalidAPIParameters(f"{what}: refers to something that does not exist ({detail})") from None
-        raise Conflict(f"{what}: {detail}") from None
+        code = getattr(e.orig, "sqlstate", None) or getattr(e.orig, "pgcode", None)
+        if code == "23505":   # unique_violation
+            raise Conflict(f"{what} already exists ({detail})") from None
+        if code == "23503":   # foreign_key_violation
+            raise InvalidAPIParameters(f"{what}: refers to something that does not exist or is still "
+                                       f"referred to ({detail})") from None
+        raise InvalidAPIParameters(f"{what}: {detail}") from None
 
 
 def only_set(values: Mapping[str, Any], allowed: set[str] | None = None) -> dict[str, Any]:

@@ -91,11 +91,11 @@ class ImageRecord:
         for key, value in labels.items():
             if key.startswith("ai.backend.resource.min."):
                 slot = key[len("ai.backend.resource.min."):]
-                amount = str(BinarySize.from_str(value)) if slot == "mem" else str(value)
+                amount = str(int(BinarySize.from_str(value))) if slot == "mem" else str(value)
                 resources.setdefault(slot, {"min": None, "max": None})["min"] = amount
             elif key.startswith("ai.backend.resource.max."):
                 slot = key[len("ai.backend.resource.max."):]
-                amount = str(BinarySize.from_str(value)) if slot == "mem" else str(value)
+                amount = str(int(BinarySize.from_str(value))) if slot == "mem" else str(value)
                 resources.setdefault(slot, {"min": None, "max": None})["max"] = amount
         role = labels.get("ai.backend.role", "COMPUTE").upper()
         itype = {"INFERENCE": ImageType.SERVICE, "SYSTEM": ImageType.SYSTEM}.get(role, ImageType.COMPUTE)
