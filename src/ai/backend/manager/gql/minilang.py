@@ -55,7 +55,7 @@ def _tokenize(text: str) -> list[_Token]:
         if m is None or m.end() == pos:
             raise FilterSyntaxError(f"unexpected character at position {pos}: {text[pos:pos + 10]!r}")
         kind = m.lastgroup or ""
-        raw = m.group(kind)
+        raw, start = m.group(kind), m.start(kind)
         if kind == "string":
             value: Any = re.sub(r"\\(.)", r"\1", raw[1:-1])
         elif kind == "number":
@@ -66,7 +66,7 @@ def _tokenize(text: str) -> list[_Token]:
             kind, value = "const", {"true": True, "false": False}.get(raw.lower())
         else:
             value = raw
-        tokens.append(_Token(kind, value, m.start(kind)))
+        tokens.append(_Token(kind, value, start))
         pos = m.end()
     return tokens
 
