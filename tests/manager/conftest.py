@@ -5,19 +5,15 @@ on an ephemeral port. `SignedClient` signs requests exactly as API clients must.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
-import aiohttp
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ai.backend.common import signing
 from ai.backend.common.etcd import AsyncEtcd
 from ai.backend.common.types import HostPortPair
 from ai.backend.manager import config as manager_config
@@ -25,6 +21,7 @@ from ai.backend.manager.models import migration
 from ai.backend.manager.models.dbutils import create_engine
 from ai.backend.manager.services import fixtures
 from manager.helpers import ADMIN, DOMAIN_ADMIN, USER, SignedClient, load_fixture
+
 
 @pytest.fixture
 def local_config(database_url: str, etcd_addr: HostPortPair, test_id: str, tmp_path: Path) -> dict[str, Any]:
@@ -77,7 +74,8 @@ async def manager(local_config: dict[str, Any], db_engine: AsyncEngine,
     ready: asyncio.Future[int] = loop.create_future()
     stop = asyncio.Event()
     task = asyncio.create_task(serve(local_config, stop=stop, ready=ready.set_result))
-    done, _ = await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED, timeout=60)
+    waiters: list[asyncio.Future[Any]] = [task, ready]
+    done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED, timeout=60)
     if task in done:
         task.result()  # raises the startup error
     port = ready.result()
@@ -87,7 +85,7 @@ async def manager(local_config: dict[str, Any], db_engine: AsyncEngine,
     # rate-limit counters of this run
     from ai.backend.common.redis_helper import REDIS_RLIM_DB, connect
 
-    redis = connect(HostPortPair.parse(str((await cluster_etcd.get("config/redis/addr")))), db=REDIS_RLIM_DB)
+    redis = connect(HostPortPair.parse(str(await cluster_etcd.get("config/redis/addr"))), db=REDIS_RLIM_DB)
     keys = [k async for k in redis.scan_iter(match=f"rlim:{cluster_etcd.namespace}:*")]
     if keys:
         await redis.delete(*keys)

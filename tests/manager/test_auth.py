@@ -77,7 +77,7 @@ async def test_unknown_api_versions(client_factory: Any, anonymous: SignedClient
         assert resp.body["type"].endswith("/unsupported-api-version")
     older = client_factory(ADMIN, api_version="v4.20190615")
     assert (await older.request("GET", "/auth", params={"echo": "x"})).status == 200
-    legacy = await anonymous.request("GET", "/", headers={"X-BackendAI-Version": None,
+    legacy = await anonymous.request("GET", "/", headers={"X-BackendAI-Version": None,  # type: ignore[dict-item]
                                                           "X-Sorna-Version": "v99.20990101"})
     assert legacy.status == 400
     resp = await anonymous.request("GET", "/v99")

@@ -7,6 +7,7 @@ from typing import Any
 
 from manager.helpers import DOMAIN_ADMIN, USER, SignedClient
 
+
 def assert_refused(body: dict[str, Any]) -> None:
     """Refused either as an error (privilege) or as ok=false (the target is invisible)."""
     if body.get("errors"):

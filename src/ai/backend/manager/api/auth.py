@@ -9,7 +9,15 @@ from aiohttp import web
 
 from ..services import account
 from ..services import auth as auth_service
-from .utils import ToUUID, auth_required, check_params, json_response, requester, resolve_owner, root_ctx
+from .utils import (
+    ToUUID,
+    auth_required,
+    check_params,
+    json_response,
+    requester,
+    resolve_owner,
+    root_ctx,
+)
 
 routes = web.RouteTableDef()
 

@@ -12,7 +12,14 @@ from aiohttp import web
 from ..errors import InvalidAPIParameters, ObjectNotFound
 from ..models import ErrorLogSeverity
 from ..services import error_logs
-from .utils import auth_required, check_params, json_response, requester, root_ctx, server_status_required
+from .utils import (
+    auth_required,
+    check_params,
+    json_response,
+    requester,
+    root_ctx,
+    server_status_required,
+)
 
 routes = web.RouteTableDef()
 

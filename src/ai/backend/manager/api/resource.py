@@ -8,7 +8,15 @@ import trafaret as t
 from aiohttp import web
 
 from ..services import resources
-from .utils import auth_required, check_params, json_response, requester, resolve_owner, root_ctx, server_status_required
+from .utils import (
+    auth_required,
+    check_params,
+    json_response,
+    requester,
+    resolve_owner,
+    root_ctx,
+    server_status_required,
+)
 
 routes = web.RouteTableDef()
 

@@ -10,7 +10,15 @@ from aiohttp import web
 from ..errors import ObjectNotFound
 from ..services import groups as group_service
 from ..services import scaling_groups as sgroup_service
-from .utils import auth_required, check_params, json_response, requester, resolve_owner, root_ctx, server_status_required
+from .utils import (
+    auth_required,
+    check_params,
+    json_response,
+    requester,
+    resolve_owner,
+    root_ctx,
+    server_status_required,
+)
 
 routes = web.RouteTableDef()
 

@@ -7,13 +7,19 @@ import functools
 import json
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Concatenate, ParamSpec
+from typing import Any, Concatenate, ParamSpec, cast
 
 import trafaret as t
 from aiohttp import web
 
 from ..context import IS_AUTHORIZED, REQUESTER, ROOT_CTX, RootContext
-from ..errors import AuthenticationRequired, Forbidden, InsufficientPrivilege, InvalidAPIParameters, ServerFrozen
+from ..errors import (
+    AuthenticationRequired,
+    Forbidden,
+    InsufficientPrivilege,
+    InvalidAPIParameters,
+    ServerFrozen,
+)
 from ..models.dbutils import dumps
 from ..services import auth as auth_service
 from ..types import Owner, Requester
@@ -30,7 +36,7 @@ def requester(request: web.Request) -> Requester:
     r = request.get(REQUESTER)
     if r is None:
         raise AuthenticationRequired()
-    return r
+    return cast(Requester, r)
 
 
 def json_response(data: Any, *, status: int = 200) -> web.Response:

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import click
-
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ai.backend.common.config import ConfigError

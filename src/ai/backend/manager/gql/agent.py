@@ -14,7 +14,15 @@ from ..models import agents
 from ..services import agents as agent_service
 from ..services import quota
 from ..services import sessions as session_service
-from .base import ctx_of, enum_value, paginate, paginated_list_args, plain_json, require_superadmin, slots_out
+from .base import (
+    ctx_of,
+    enum_value,
+    paginate,
+    paginated_list_args,
+    plain_json,
+    require_superadmin,
+    slots_out,
+)
 from .session import ComputeContainer
 
 _FIELDS: dict[str, Any] = {

@@ -9,7 +9,16 @@ from graphql import GraphQLResolveInfo
 
 from ..services import domains as domain_service
 from ..services import scaling_groups as sgroup_service
-from .base import ctx_of, domain_scope, mutate, parse_json_input, parse_slots_input, plain_json, require_superadmin, slots_out
+from .base import (
+    ctx_of,
+    domain_scope,
+    mutate,
+    parse_json_input,
+    parse_slots_input,
+    plain_json,
+    require_superadmin,
+    slots_out,
+)
 
 
 class Domain(graphene.ObjectType):

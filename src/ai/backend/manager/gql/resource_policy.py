@@ -8,9 +8,24 @@ import graphene
 from graphql import GraphQLResolveInfo
 
 from ..errors import InvalidAPIParameters, ObjectNotFound
-from ..models import DefaultForUnspecified, keypair_resource_policies, project_resource_policies, user_resource_policies
+from ..models import (
+    DefaultForUnspecified,
+    keypair_resource_policies,
+    project_resource_policies,
+    user_resource_policies,
+)
 from ..services import policies
-from .base import ctx_of, enum_value, mutate, parse_json_input, parse_slots_input, plain_json, require_admin, require_superadmin, slots_out
+from .base import (
+    ctx_of,
+    enum_value,
+    mutate,
+    parse_json_input,
+    parse_slots_input,
+    plain_json,
+    require_admin,
+    require_superadmin,
+    slots_out,
+)
 
 
 class KeyPairResourcePolicy(graphene.ObjectType):

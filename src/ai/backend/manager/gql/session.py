@@ -9,7 +9,15 @@ from graphql import GraphQLResolveInfo
 
 from ..models import kernels, sessions
 from ..services import sessions as session_service
-from .base import ctx_of, domain_scope, enum_value, paginate, paginated_list_args, plain_json, slots_out
+from .base import (
+    ctx_of,
+    domain_scope,
+    enum_value,
+    paginate,
+    paginated_list_args,
+    plain_json,
+    slots_out,
+)
 from .group import as_uuid
 
 _SESSION_FIELDS: dict[str, Any] = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from uuid import UUID
 
 import graphene
 from graphql import GraphQLResolveInfo
@@ -11,7 +12,15 @@ from graphql import GraphQLResolveInfo
 from ..errors import InvalidAPIParameters, ObjectNotFound
 from ..models import UserStatus, users
 from ..services import users as user_service
-from .base import ctx_of, domain_scope, enum_value, mutate, paginate, paginated_list_args, require_admin
+from .base import (
+    ctx_of,
+    domain_scope,
+    enum_value,
+    mutate,
+    paginate,
+    paginated_list_args,
+    require_admin,
+)
 
 _FILTER_FIELDS: dict[str, Any] = {
     "uuid": users.c.uuid, "username": users.c.username, "role": users.c.role, "email": users.c.email,
@@ -51,7 +60,7 @@ class User(graphene.ObjectType):
     groups = graphene.List(UserGroup)
 
     @classmethod
-    def from_row(cls, row: Any, groups: list[tuple[uuid.UUID, str]] | None = None) -> User:
+    def from_row(cls, row: Any, groups: list[tuple[UUID, str]] | None = None) -> User:
         obj = cls(
             id=row.uuid, uuid=row.uuid, username=row.username, email=row.email,
             need_password_change=row.need_password_change, full_name=row.full_name,

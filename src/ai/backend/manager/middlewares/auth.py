@@ -42,7 +42,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         date_header=date_header,
         host=request.headers.get("Host", ""),
         content_type=request.headers.get("Content-Type"),
-        api_version=request[API_VERSION_STR],
+        api_version=str(request[API_VERSION_STR]),
     )
     request[IS_AUTHORIZED] = True
     request[REQUESTER] = requester

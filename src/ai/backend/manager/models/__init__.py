@@ -16,7 +16,12 @@ from .resource_policy import (
     user_resource_policies,
 )
 from .resource_preset import resource_presets
-from .scaling_group import scaling_groups, sgroups_for_domains, sgroups_for_groups, sgroups_for_keypairs
+from .scaling_group import (
+    scaling_groups,
+    sgroups_for_domains,
+    sgroups_for_groups,
+    sgroups_for_keypairs,
+)
 from .session import session_dependencies, sessions
 from .session_template import TemplateType, session_templates
 from .user import UserRole, UserStatus, users

@@ -18,7 +18,7 @@ async def update_password(db: AsyncEngine, requester: Requester, old: str, new: 
     if new != new2:
         raise InvalidAPIParameters("new_password and new_password2 do not match")
     async with db.begin() as conn:
-        current = (await conn.execute(
+        current: str | None = (await conn.execute(
             sa.select(users.c.password).where(users.c.uuid == requester.user_uuid)
         )).scalar_one()
         if not await verify_password_async(old, current):

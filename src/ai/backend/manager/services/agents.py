@@ -42,9 +42,11 @@ def select_agents(*, statuses: list[AgentStatus] | None = None, scaling_group: s
     return query
 
 
-def _decode_stat(raw: bytes | None) -> dict[str, Any] | None:
+def _decode_stat(raw: bytes | str | None) -> dict[str, Any] | None:
     if raw is None:
         return None
+    if isinstance(raw, str):
+        raw = raw.encode()
     try:
         value = msgpack.unpackb(raw)
     except Exception:

@@ -26,7 +26,7 @@ async def count_active_sessions(db: AsyncEngine) -> int:
 async def request_termination_of_all(db: AsyncEngine, producer: EventProducer, reason: str) -> list[uuid.UUID]:
     """Ask the session lifecycle (via do_terminate_session events) to end every live session."""
     async with db.connect() as conn:
-        ids = list((await conn.execute(
+        ids: list[uuid.UUID] = list((await conn.execute(
             sa.select(sessions.c.id).where(sessions.c.status.in_(list(LIVE_STATUSES)))
         )).scalars())
     for sid in ids:

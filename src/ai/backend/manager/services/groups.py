@@ -14,8 +14,22 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ai.backend.common.status import LIVE_STATUSES
 
-from ..errors import Conflict, Forbidden, InsufficientPrivilege, InvalidAPIParameters, ObjectNotFound
-from ..models import ProjectType, association_groups_users, groups, kernels, session_dependencies, sessions, users
+from ..errors import (
+    Conflict,
+    Forbidden,
+    InsufficientPrivilege,
+    InvalidAPIParameters,
+    ObjectNotFound,
+)
+from ..models import (
+    ProjectType,
+    association_groups_users,
+    groups,
+    kernels,
+    session_dependencies,
+    sessions,
+    users,
+)
 from ..types import Owner, Requester
 from .common import integrity_as_conflict
 
@@ -156,7 +170,7 @@ async def _update_members(conn: AsyncConnection, grp: Any, mode: str, user_uuids
         await conn.execute(sa.delete(association_groups_users).where(
             (association_groups_users.c.group_id == grp.id) & association_groups_users.c.user_id.in_(ids)))
         return
-    found = set((await conn.execute(sa.select(users.c.uuid).where(
+    found: set[uuid.UUID] = set((await conn.execute(sa.select(users.c.uuid).where(
         users.c.uuid.in_(ids) & (users.c.domain_name == grp.domain_name)))).scalars())
     missing = [str(i) for i in ids if i not in found]
     if missing:

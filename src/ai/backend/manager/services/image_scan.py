@@ -101,7 +101,7 @@ class RegistryClient:
         self.name = name
         self.url = url.rstrip("/")
         self.auth = aiohttp.BasicAuth(username, password or "") if username else None
-        self.ssl = None if ssl_verify else False
+        self.ssl: bool = ssl_verify   # aiohttp: True verifies, False skips verification
         self.timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
         self._tokens: dict[str, str] = {}

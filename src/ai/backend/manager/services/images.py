@@ -132,10 +132,10 @@ async def upsert(conn: AsyncConnection, records: Iterable[ImageRecord]) -> tuple
             "type": rec.type, "labels": rec.labels, "resources": rec.resources,
             "accelerators": rec.labels.get("ai.backend.accelerators"),
         }
-        stmt = insert(images).values(id=uuid.uuid4(), **values)
-        stmt = stmt.on_conflict_do_update(
+        base = insert(images).values(id=uuid.uuid4(), **values)
+        stmt: Any = base.on_conflict_do_update(
             index_elements=[images.c.name, images.c.architecture],
-            set_={k: stmt.excluded[k] for k in values if k not in ("name", "architecture")},
+            set_={k: base.excluded[k] for k in values if k not in ("name", "architecture")},
         ).returning(sa.literal_column("(xmax = 0)").label("inserted"))
         if (await conn.execute(stmt)).scalar_one():
             added += 1
@@ -155,8 +155,8 @@ async def aliases_of(conn: AsyncConnection, image_ids: list[uuid.UUID]) -> dict[
     rows = (await conn.execute(sa.select(image_aliases.c.image, image_aliases.c.alias)
                                .where(image_aliases.c.image.in_(image_ids)).order_by(image_aliases.c.alias))).all()
     out: dict[uuid.UUID, list[str]] = {i: [] for i in image_ids}
-    for image_id, alias in rows:
-        out[image_id].append(alias)
+    for row in rows:
+        out[row.image].append(row.alias)
     return out
 
 

@@ -12,7 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ai.backend.common.status import LIVE_STATUSES
 
 from ..errors import InsufficientPrivilege, InvalidAPIParameters, ObjectNotFound
-from ..models import UserRole, association_groups_users, groups, keypair_resource_policies, keypairs, sessions, users
+from ..models import (
+    UserRole,
+    association_groups_users,
+    groups,
+    keypair_resource_policies,
+    keypairs,
+    sessions,
+    users,
+)
 from ..types import Requester
 from .auth import generate_keypair
 from .common import integrity_as_conflict
@@ -114,7 +122,7 @@ async def concurrency_used(conn: AsyncConnection, access_keys: list[str]) -> dic
         .group_by(sessions.c.access_key)
     )).all()
     counts = {ak: 0 for ak in access_keys}
-    counts.update({ak: int(n) for ak, n in rows})
+    counts.update({row[0]: int(row[1]) for row in rows})
     return counts
 
 
@@ -125,6 +133,6 @@ async def projects_of(conn: AsyncConnection, user_uuids: list[uuid.UUID]) -> dic
         .where(association_groups_users.c.user_id.in_(user_uuids)).order_by(groups.c.name)
     )).all()
     out: dict[uuid.UUID, list[str]] = {u: [] for u in user_uuids}
-    for uid, name in rows:
-        out[uid].append(name)
+    for row in rows:
+        out[row.user_id].append(row.name)
     return out

@@ -71,8 +71,8 @@ _occupying = kernels.c.status.in_(list(RESOURCE_OCCUPYING_STATUSES))
 async def _sum_by(conn: AsyncConnection, key: sa.ColumnElement[Any], where: sa.ColumnElement[bool]) -> dict[Any, ResourceSlot]:
     rows = (await conn.execute(sa.select(key, kernels.c.occupied_slots).where(_occupying & where))).all()
     totals: dict[Any, ResourceSlot] = defaultdict(ResourceSlot)
-    for k, slots in rows:
-        totals[k] = totals[k] + (slots or ResourceSlot())
+    for row in rows:
+        totals[row[0]] = totals[row[0]] + (row.occupied_slots or ResourceSlot())
     return dict(totals)
 
 

@@ -90,7 +90,7 @@ def visible_condition(requester: Requester) -> sa.ColumnElement[bool]:
     if requester.is_superadmin:
         return sa.true()
     name = scaling_groups.c.name
-    cond = name.in_(sa.select(sgroups_for_domains.c.scaling_group)
+    cond: sa.ColumnElement[bool] = name.in_(sa.select(sgroups_for_domains.c.scaling_group)
                     .where(sgroups_for_domains.c.domain == requester.domain_name))
     if requester.is_admin:
         in_domain_groups = sa.select(groups.c.id).where(groups.c.domain_name == requester.domain_name)

@@ -99,7 +99,7 @@ async def _set_groups(conn: AsyncConnection, user_uuid: uuid.UUID, domain_name: 
                       group_ids: list[str]) -> None:
     ids = [_uuid(g, "group_ids") for g in group_ids]
     if ids:
-        found = set((await conn.execute(
+        found: set[uuid.UUID] = set((await conn.execute(
             sa.select(groups.c.id).where(groups.c.id.in_(ids) & (groups.c.domain_name == domain_name))
         )).scalars())
         missing = [str(i) for i in ids if i not in found]
@@ -233,6 +233,6 @@ async def groups_of(conn: AsyncConnection, user_uuids: list[uuid.UUID]) -> dict[
         .where(association_groups_users.c.user_id.in_(user_uuids)).order_by(groups.c.name)
     )).all()
     out: dict[uuid.UUID, list[tuple[uuid.UUID, str]]] = {u: [] for u in user_uuids}
-    for uid, gid, name in rows:
-        out[uid].append((gid, name))
+    for row in rows:
+        out[row.user_id].append((row.id, row.name))
     return out

@@ -8,8 +8,7 @@ commands and tests call it from async code), or opens its own asyncpg engine fro
 from __future__ import annotations
 
 import asyncio
-
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from alembic import context
@@ -22,7 +21,7 @@ config = context.config
 target_metadata = metadata
 
 
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     """Render our column TypeDecorators as their plain SQL types, so migrations never import
     model code that may change later."""
     if type_ == "type" and isinstance(obj, sa.TypeDecorator):
