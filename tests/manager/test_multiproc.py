@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import psutil
 
+from ai.backend.manager.cli import __main__ as mgr_cli  # the module the subprocess runs
 from manager.helpers import ADMIN, SignedClient, subprocess_env
 
 
@@ -48,7 +49,7 @@ num-proc = 2
 service-addr = "127.0.0.1:{port}"
 pid-file = "{pid_file}"
 """)
-    proc = subprocess.Popen([sys.executable, "-m", "ai.backend.manager.cli", "-f", str(config), "start-server"],
+    proc = subprocess.Popen([sys.executable, "-m", mgr_cli.__name__, "-f", str(config), "start-server"],
                             env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         main = psutil.Process(proc.pid)
