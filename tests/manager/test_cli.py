@@ -106,3 +106,20 @@ def test_config_errors_name_the_key(tmp_path: Path) -> None:
     bad.write_text('[etcd]\naddr = "nowhere"\n[db]\naddr = "127.0.0.1:8100"\nname = "x"\nuser = "u"\n[manager]\nnum-proc = 0\n')
     out = mgr(bad, "schema", "show", ok=False)
     assert "etcd.addr" in out and "manager.num-proc" in out
+
+
+def test_dbshell_runs_psql_on_the_manager_database(manager_toml: Path) -> None:
+    import subprocess
+    import sys
+
+    from ai.backend.manager.cli import __main__ as mgr_cli
+    from manager.helpers import subprocess_env
+
+    mgr(manager_toml, "schema", "oneshot")
+    mgr(manager_toml, "fixture", "populate", str(FIXTURES / "example-keypairs.json"))
+    proc = subprocess.run(
+        [sys.executable, "-m", mgr_cli.__name__, "-f", str(manager_toml), "dbshell", "-tA", "-c",
+         "SELECT count(*) FROM keypairs"],
+        capture_output=True, text=True, timeout=60, env=subprocess_env())
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "3"

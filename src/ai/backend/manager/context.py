@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ai.backend.common import redis_helper
 from ai.backend.common.etcd import AsyncEtcd
+from ai.backend.common.lock import AbstractDistributedLock, FileLock, PgAdvisoryLock
 from ai.backend.common.events import EventDispatcher, EventProducer
 from ai.backend.common.events.bus import stream_names_for
 
@@ -62,6 +64,13 @@ class RootContext:
     @property
     def node_id(self) -> str:
         return str(self.local_config["manager"]["id"])
+
+    def distributed_lock(self, name: str, *, timeout: float | None = None) -> AbstractDistributedLock:
+        """The cross-process lock manager.toml's `distributed-lock` selects, for `name`."""
+        mgr = self.local_config["manager"]
+        if mgr["distributed-lock"] == "filelock":
+            return FileLock(Path(mgr["lock-dir"]) / f"{self.namespace}.{name}.lock", timeout=timeout)
+        return PgAdvisoryLock(self.db, f"{self.namespace}:{name}", timeout=timeout)
 
 
 ROOT_CTX = web.AppKey("root_ctx", RootContext)
