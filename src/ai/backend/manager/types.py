@@ -8,7 +8,7 @@ admins keep a low-privilege keypair for everyday work.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .models.user import UserRole
 
@@ -20,7 +20,7 @@ SUPPORTED_API_MAJORS = frozenset({4, 5, 6, 7})
 @dataclass(frozen=True)
 class Requester:
     access_key: str
-    secret_key: str
+    secret_key: str = field(repr=False)   # never in logs
     user_uuid: uuid.UUID
     email: str
     user_role: UserRole                 # the role stored for the user
