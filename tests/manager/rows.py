@@ -24,7 +24,7 @@ async def add_agent(db: AsyncEngine, agent_id: str, slots: dict[str, Any], *, sc
         await conn.execute(sa.insert(agents).values(
             id=agent_id, status=status, status_changed=datetime.now(UTC), region=region,
             scaling_group=scaling_group, available_slots=ResourceSlot.from_user_input(slots),
-            resource_slot_types={"cpu": "count", "mem": "bytes"}, addr=f"tcp://127.0.0.1:6001",
+            resource_slot_types={"cpu": "count", "mem": "bytes"}, addr="tcp://127.0.0.1:6001",
             version="23.09.0", architecture="x86_64", compute_plugins={},
         ))
 
@@ -37,7 +37,7 @@ async def add_session(db: AsyncEngine, name: str, *, agent: str | None, slots: d
     sid = uuid.uuid4()
     occupied = ResourceSlot.from_user_input(slots)
     now = datetime.now(UTC)
-    common = dict(domain_name=domain_name, group_id=group_id, user_uuid=user_uuid, access_key=access_key)
+    common = {"domain_name": domain_name, "group_id": group_id, "user_uuid": user_uuid, "access_key": access_key}
     async with db.begin() as conn:
         await conn.execute(sa.insert(sessions).values(
             id=sid, name=name, images=[image], scaling_group_name="default", agent_ids=[agent] if agent else [],

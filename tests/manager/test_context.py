@@ -21,8 +21,8 @@ async def test_root_context_connects_everything(local_config: dict[str, Any], db
         async with lock:
             other = ctx.distributed_lock("schedule", timeout=0.3)
             try:
-                await other.acquire()
-                raise AssertionError("the advisory lock must be exclusive")
+                async with other:
+                    raise AssertionError("the advisory lock must be exclusive")
             except TimeoutError:
                 pass
     local_config["manager"]["distributed-lock"] = "filelock"

@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ai.backend.common import redis_helper
 from ai.backend.common.etcd import AsyncEtcd
-from ai.backend.common.lock import AbstractDistributedLock, FileLock, PgAdvisoryLock
 from ai.backend.common.events import EventDispatcher, EventProducer
 from ai.backend.common.events.bus import stream_names_for
+from ai.backend.common.lock import AbstractDistributedLock, FileLock, PgAdvisoryLock
 
 from .config import SharedConfig
 from .models.dbutils import create_engine, url_from_config
