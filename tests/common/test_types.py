@@ -114,3 +114,14 @@ def test_status_groups() -> None:
     assert SessionStatus.PENDING in LIVE_STATUSES
     assert not (TERMINAL_STATUSES & RESOURCE_OCCUPYING_STATUSES)
     assert SessionStatus("RUNNING_DEGRADED") is SessionStatus.RUNNING_DEGRADED
+
+
+def test_host_port_pair_pickles() -> None:
+    """Configs holding addresses are handed to spawned worker processes by pickle."""
+    import pickle
+
+    from ai.backend.common.types import HostPortPair
+
+    addr = HostPortPair("127.0.0.1", 8081)
+    copy = pickle.loads(pickle.dumps(addr))
+    assert copy == addr and isinstance(copy, HostPortPair) and copy.port == 8081

@@ -72,7 +72,12 @@ async def scan_local_docker(docker_url: str | None = None) -> list[ImageRecord]:
             tags = [t for t in (summary.get("RepoTags") or []) if t and t != "<none>:<none>"]
             if not tags:
                 continue
-            detail = await docker.images.inspect(summary["Id"])
+            try:
+                detail = await docker.images.inspect(summary["Id"])
+            except aiodocker.DockerError as e:
+                if e.status == 404:   # removed between listing and inspecting
+                    continue
+                raise RegistryUnreachable(f"cannot inspect image {summary['Id']}: {e}") from None
             labels = (detail.get("Config") or {}).get("Labels") or {}
             if not is_kernel_image(labels):
                 continue
