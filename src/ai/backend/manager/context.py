@@ -7,6 +7,7 @@ app starts and torn down in reverse order when it stops. Handlers get it with
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -83,6 +84,7 @@ IS_AUTHORIZED = web.RequestKey("is_authorized", bool)
 API_VERSION = web.RequestKey("api_version", tuple)          # (major, "YYYYMMDD")
 API_VERSION_STR = web.RequestKey("api_version_str", object)  # str | None: the header as sent
 RATE_LIMIT_BOX = web.RequestKey("rate_limit_box", dict)     # {"info": (limit, remaining)}
+SIGNED_METHOD = web.RequestKey("signed_method", str)        # the method before X-Method-Override
 
 
 @asynccontextmanager
@@ -125,4 +127,12 @@ async def root_context(local_config: dict[str, Any], *, pidx: int = 0) -> AsyncI
             local_config=local_config, etcd=etcd, shared_config=shared_config, db=db,
             redis=clients, event_producer=producer, event_dispatcher=dispatcher, pidx=pidx,
         )
+        stack.push_async_callback(_cancel_background_tasks, ctx)
         yield ctx
+
+
+async def _cancel_background_tasks(ctx: RootContext) -> None:
+    tasks = list(ctx.extensions.get("bgtasks", ()))
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

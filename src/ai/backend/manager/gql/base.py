@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 import graphene
@@ -19,7 +18,6 @@ from ai.backend.common.types import ResourceSlot
 from ..context import RootContext
 from ..errors import BackendError, Forbidden, InsufficientPrivilege, InvalidAPIParameters
 from ..models.dbutils import dumps
-from ..models.user import UserRole
 from ..types import Requester
 from .minilang import FieldSpec, parse_filter, parse_order
 
@@ -61,11 +59,6 @@ def domain_scope(requester: Requester, domain_name: str | None) -> str | None:
     if domain_name is not None and domain_name != requester.domain_name:
         raise InsufficientPrivilege(f"no access to domain {domain_name!r}")
     return requester.domain_name
-
-
-def check_domain_admin(requester: Requester, domain_name: str | None) -> None:
-    if not requester.can_manage_domain(domain_name):
-        raise InsufficientPrivilege(f"no admin access to domain {domain_name!r}")
 
 
 # --- value shaping ----------------------------------------------------------------------------
@@ -149,27 +142,6 @@ def paginated_list_args(**extra: Any) -> dict[str, Any]:
         "order": graphene.String(),
         **extra,
     }
-
-
-class Item(graphene.Interface):
-    id = graphene.ID()
-
-
-class PaginatedList(graphene.Interface):
-    total_count = graphene.Int(required=True)
-
-
-class MutationResult(graphene.Interface):
-    ok = graphene.Boolean()
-    msg = graphene.String()
-
-
-def role_value(role: Any) -> str:
-    return role.value if isinstance(role, UserRole) else str(role)
-
-
-def dec(v: Any) -> Decimal:
-    return Decimal(str(v))
 
 
 async def mutate(info: GraphQLResolveInfo, result_cls: type[graphene.ObjectType], work: Any) -> Any:

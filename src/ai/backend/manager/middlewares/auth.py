@@ -13,7 +13,7 @@ from aiohttp.typedefs import Handler
 
 from ai.backend.common import signing
 
-from ..context import API_VERSION_STR, IS_AUTHORIZED, REQUESTER, ROOT_CTX
+from ..context import API_VERSION_STR, IS_AUTHORIZED, REQUESTER, ROOT_CTX, SIGNED_METHOD
 from ..errors import AuthorizationFailed
 from ..services import auth as auth_service
 
@@ -37,7 +37,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     auth_service.verify_request_signature(
         requester,
         authorization=parsed,
-        method=request.method if "X-Method-Override" not in request.headers else "POST",
+        method=request[SIGNED_METHOD],
         path_with_query=request.raw_path,
         date_header=date_header,
         host=request.headers.get("Host", ""),

@@ -12,7 +12,7 @@ import re
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from ..context import API_VERSION, API_VERSION_STR
+from ..context import API_VERSION, API_VERSION_STR, SIGNED_METHOD
 from ..errors import GenericBadRequest, UnsupportedAPIVersion
 from ..types import LATEST_API_VERSION, LATEST_API_VERSION_STR, SUPPORTED_API_MAJORS
 
@@ -48,6 +48,7 @@ async def _override_method(request: web.Request, method: str) -> web.Request:
 
 @web.middleware
 async def api_version_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request[SIGNED_METHOD] = request.method
     override = request.headers.get("X-Method-Override")
     if override and request.method == "POST":
         request = await _override_method(request, override)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
 def _json_default(obj: Any) -> Any:
@@ -56,19 +55,3 @@ def create_engine(url: str, *, pool_size: int = 8, max_overflow: int = 16, echo:
         json_serializer=dumps,
         json_deserializer=json.loads,
     )
-
-
-@asynccontextmanager
-async def connect_engine(url: str, **kwargs: Any) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(url, **kwargs)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
-
-
-@asynccontextmanager
-async def begin(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A connection inside a transaction committed on success, rolled back on error."""
-    async with engine.begin() as conn:
-        yield conn

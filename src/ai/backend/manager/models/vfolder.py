@@ -28,7 +28,6 @@ class VFolderPermission(enum.StrEnum):
     READ_ONLY = "ro"
     READ_WRITE = "rw"
     RW_DELETE = "wd"
-    OWNER_PERM = "wd"  # the owner's implicit permission
 
 
 class VFolderOwnershipType(enum.StrEnum):

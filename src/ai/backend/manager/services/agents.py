@@ -8,7 +8,6 @@ from typing import Any
 
 import redis.asyncio as aioredis
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ai.backend.common import msgpack
 from ai.backend.common.status import AgentStatus
@@ -77,6 +76,3 @@ def mem_bytes(stat: dict[str, Any] | None) -> float | None:
     except (KeyError, TypeError, ValueError):
         return None
 
-
-async def count(conn: AsyncConnection, query: sa.Select[Any]) -> int:
-    return int((await conn.execute(sa.select(sa.func.count()).select_from(query.subquery()))).scalar_one())

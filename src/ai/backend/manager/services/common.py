@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
@@ -26,12 +25,3 @@ async def integrity_as_conflict(what: str) -> AsyncIterator[None]:
                                        f"referred to ({detail})") from None
         raise InvalidAPIParameters(f"{what}: {detail}") from None
 
-
-def only_set(values: Mapping[str, Any], allowed: set[str] | None = None) -> dict[str, Any]:
-    """The keys actually given (graphene leaves unset input fields out or as None)."""
-    out = {k: v for k, v in values.items() if v is not None}
-    if allowed is not None:
-        unknown = set(out) - allowed
-        if unknown:
-            raise InvalidAPIParameters(f"cannot set {', '.join(sorted(unknown))}")
-    return out
