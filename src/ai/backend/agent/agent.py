@@ -67,11 +67,13 @@ class AbstractAgent(ABC):
         self.kernel_registry: dict[KernelId, AbstractKernel] = {}
         self.resources: ResourceManager
         self._creating: dict[KernelId, asyncio.Task[KernelCreationInfo]] = {}
+        self._cancel_reasons: dict[KernelId, str] = {}
         self._terminated: dict[KernelId, tuple[KernelStatusInfo, float]] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self._loops: list[asyncio.Task[Any]] = []
         self.images: list[tuple[str, str]] = []
         self.started_at = time.time()
+        self.ready = False
 
     # --- lifecycle of the agent ----------------------------------------------------------
 
@@ -84,10 +86,12 @@ class AbstractAgent(ABC):
         if self.stat_publisher is not None:
             every = float(self.config["container"]["stats-interval"])
             self._loops.append(asyncio.create_task(self._stats_loop(every), name=f"stats-{self.id}"))
+        self.ready = True
         log.info("agent %s (%s backend) ready: %s", self.id, self.backend, self.resources.capacity().to_json())
 
     async def shutdown(self) -> None:
         """Stop the agent; kernels keep running and are adopted by the next start."""
+        self.ready = False
         for t in self._loops:
             t.cancel()
         for t in list(self._creating.values()):
@@ -198,7 +202,10 @@ class AbstractAgent(ABC):
             cfg = {**cfg, "session_id": str(sid)}  # type: ignore[typeddict-item]
             waiters.append((kid, asyncio.ensure_future(self._create_or_join(kid, cfg, cluster_info))))
         results = await asyncio.gather(*(w for _, w in waiters), return_exceptions=True)
-        errors = [f"{kid}: {r}" for (kid, _), r in zip(waiters, results, strict=True) if isinstance(r, BaseException)]
+        errors = [
+            f"{kid}: " + ("creation was cancelled" if isinstance(r, asyncio.CancelledError) else str(r))
+            for (kid, _), r in zip(waiters, results, strict=True) if isinstance(r, BaseException)
+        ]
         if errors:
             raise KernelCreationFailed("; ".join(errors))
         return [r for r in results if not isinstance(r, BaseException)]
@@ -236,7 +243,10 @@ class AbstractAgent(ABC):
             await self.produce_event(KernelCreatingEvent(kid, sid))
             await self.start_kernel(kernel)
         except BaseException as e:
-            reason = "agent-shutdown" if isinstance(e, asyncio.CancelledError) else f"{type(e).__name__}: {e}"
+            if isinstance(e, asyncio.CancelledError):
+                reason = self._cancel_reasons.pop(kid, "agent-shutdown")
+            else:
+                reason = f"{type(e).__name__}: {e}"
             log.warning("kernel %s creation failed: %s", kid, reason)
             try:
                 await self.cleanup_kernel(kernel)
@@ -276,6 +286,7 @@ class AbstractAgent(ABC):
         kid = to_kernel_id(kernel_id)
         task = self._creating.get(kid)
         if task is not None:
+            self._cancel_reasons[kid] = f"destroyed while being created ({reason})"
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
         kernel = self.kernel_registry.get(kid)

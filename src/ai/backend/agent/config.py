@@ -27,9 +27,25 @@ from ai.backend.common.types import HostPortPair
 
 _float_pos = t.ToFloat[0:]
 
+
+class ListenAddrTrafaret(t.Trafaret):
+    """host:port like HostPortPairTrafaret, but port 0 (pick a free port) is allowed."""
+
+    def check_and_return(self, value: Any) -> HostPortPair:
+        if isinstance(value, HostPortPair):
+            return value
+        try:
+            addr = HostPortPair.parse(value)
+        except (ValueError, TypeError, KeyError):
+            raise t.DataError("expected {host = ..., port = ...} or 'host:port'", value=value, trafaret=self) from None
+        if not 0 <= addr.port < 65536:
+            raise t.DataError(f"port out of range: {addr.port}", value=value, trafaret=self)
+        return addr
+
+
 agent_section_iv = t.Dict({
     t.Key("mode", default="docker"): t.Enum("docker", "dummy"),
-    t.Key("rpc-listen-addr", default="0.0.0.0:6001"): HostPortPairTrafaret(),
+    t.Key("rpc-listen-addr", default="0.0.0.0:6001"): ListenAddrTrafaret(),
     # Where the manager reaches this agent; defaults to rpc-listen-addr (or the host name).
     t.Key("advertised-rpc-addr", default=None): t.Null | HostPortPairTrafaret(),
     t.Key("id", default=None): t.Null | t.Regexp(r"^[A-Za-z0-9._:-]{1,64}$"),
@@ -46,6 +62,9 @@ agent_section_iv = t.Dict({
     t.Key("rpc-timeout", default=300.0): t.ToFloat[1:],
     t.Key("terminated-retention", default=300.0): _float_pos,
     t.Key("execute-flush-timeout", default=2.0): t.ToFloat[0:],
+    # The event bus names (common.events defaults); change them only together with the manager's.
+    t.Key("event-stream-key", default="events"): t.String,
+    t.Key("event-broadcast-channel", default="events.broadcast"): t.String,
 }).allow_extra("*")
 
 container_section_iv = t.Dict({
@@ -119,6 +138,11 @@ agent_local_config_iv = t.Dict({
     t.Key("resource", default={}): resource_section_iv,
     t.Key("plugins", default={}): t.Mapping(t.String, t.Mapping(t.String, t.Any)),
     t.Key("dummy", default={}): dummy_section_iv,
+    # Only used when etcd has no config/redis/addr (e.g. before the manager set the cluster up).
+    t.Key("redis", default=None): t.Null | t.Dict({
+        t.Key("addr"): HostPortPairTrafaret(),
+        t.Key("password", default=""): t.String(allow_blank=True),
+    }),
     t.Key("logging", default={}): logging_config_iv,
     t.Key("debug", default={}): debug_section_iv,
 }).allow_extra("*")

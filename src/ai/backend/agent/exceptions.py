@@ -25,3 +25,7 @@ class ImageNotAvailable(AgentError):
 
 class InvalidArgument(AgentError, ValueError):
     pass
+
+
+class AgentNotReady(AgentError):
+    pass
