@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pynvml
 import pytest
@@ -15,7 +16,7 @@ from ai.backend.agent.alloc_map import InsufficientResource
 from ai.backend.agent.intrinsic import CPUPlugin, MemoryPlugin
 from ai.backend.agent.resources import ResourceManager, load_accelerator_plugins
 
-GPUS = [
+GPUS: list[dict[str, Any]] = [
     {"name": b"NVIDIA A100-SXM4-40GB", "uuid": "GPU-aaaa", "bus": "00000000:3B:00.0", "mem": 40 * 2**30, "numa": "0"},
     {"name": "NVIDIA A100-SXM4-40GB", "uuid": b"GPU-bbbb", "bus": b"00000000:AF:00.0", "mem": 40 * 2**30, "numa": "1"},
 ]
@@ -23,7 +24,7 @@ GPUS = [
 
 @pytest.fixture
 def fake_nvml(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict:
-    state = {"init": 0, "shutdown": 0, "util": [10, 90], "used": [2**30, 3 * 2**30]}
+    state: dict[str, Any] = {"init": 0, "shutdown": 0, "util": [10, 90], "used": [2**30, 3 * 2**30]}
     for g in GPUS:
         bus = nvml.normalize_bus_id(g["bus"].decode() if isinstance(g["bus"], bytes) else g["bus"])
         (tmp_path / bus).mkdir()

@@ -8,7 +8,11 @@ from pathlib import Path
 import pytest
 
 from ai.backend.accelerator.mock.plugin import MockPlugin
-from ai.backend.agent.alloc_map import FractionAllocMap, InsufficientResource, InvalidResourceArgument
+from ai.backend.agent.alloc_map import (
+    FractionAllocMap,
+    InsufficientResource,
+    InvalidResourceArgument,
+)
 from ai.backend.agent.intrinsic import CPUPlugin, MemoryPlugin
 from ai.backend.agent.resources import ResourceManager, load_accelerator_plugins
 from ai.backend.common.config import ConfigError

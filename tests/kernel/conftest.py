@@ -43,9 +43,13 @@ async def start_runner(root: Path, *extra: str) -> RunnerProc:
     workdir.mkdir(exist_ok=True)
     (root / "service-defs").mkdir(exist_ok=True)
     in_port, out_port = free_port(), free_port()
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    # The runner gets our sys.path on its command line, not in PYTHONPATH: the interpreters it
+    # starts (maybe another Python version) must see a clean environment, as in a container.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    bootstrap = (f"import sys; sys.path[:0] = {[p for p in sys.path if p]!r}; "
+                 "from ai.backend.kernel.runner import main; main(sys.argv[1:])")
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ai.backend.kernel",
+        sys.executable, "-c", bootstrap,
         "--host", "127.0.0.1", "--in-port", str(in_port), "--out-port", str(out_port),
         "--runtime-path", sys.executable, "--workdir", str(workdir),
         "--config-dir", str(root / "config"), "--service-defs", str(root / "service-defs"),

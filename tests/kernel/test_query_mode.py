@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
+from pathlib import Path
+
+import pytest
 
 from ai.backend.agent.runner_channel import KernelRunnerChannel, UnknownRun
 
-from .conftest import run_to_end, stderr_of, stdout_of
+from .conftest import run_to_end, start_runner, stderr_of, stdout_of, stop_runner
 
 
 async def test_print_returns_stdout_and_finished(runner: KernelRunnerChannel) -> None:
@@ -129,3 +133,56 @@ async def test_completion_returns_candidates(runner: KernelRunnerChannel) -> Non
     assert {"my_variable", "my_value"} <= set(await runner.complete("my_v"))
     assert "os.path" in await runner.complete("", {"line": "x = os.pa", "col": 9})
     assert await runner.complete("") == []
+
+
+def _old_pythons() -> list[str]:
+    """CPython 3.6+ interpreters on this machine besides the venv's (pyenv keeps 3.9 for Pants)."""
+    root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    found = []
+    for minor in ("3.6", "3.7", "3.8", "3.9"):
+        exe = sorted(root.glob(f"{minor}.*/bin/python{minor}"))
+        if exe:
+            found.append(str(exe[-1]))
+    return found
+
+
+OLD_PYTHONS = _old_pythons()
+
+
+def test_an_old_python_is_available_for_the_next_test() -> None:
+    assert any("3.9" in p for p in OLD_PYTHONS), "pyenv's CPython 3.9 (used by Pants) was not found"
+
+
+@pytest.mark.parametrize("python", OLD_PYTHONS, ids=lambda p: Path(p).name)
+async def test_query_mode_on_older_image_pythons(python: str, tmp_path: Path) -> None:
+    """repl_child runs on whatever Python the image has, not only the newest."""
+    rp = await start_runner(tmp_path, "--runtime-path", python)
+    ch = rp.channel()
+    try:
+        await ch.connect()
+        await ch.wait_ready(30)
+        results = await run_to_end(ch, "import sys\nv = sys.version_info[:2]\nprint('%d.%d' % v)")
+        assert stdout_of(results) == Path(python).name.removeprefix("python") + "\n"
+        r1 = await ch.execute(None, "query", "x = input('? ')\nprint(x * 2)", flush_timeout=10)
+        assert r1["status"] == "waiting-input"
+        r2 = await ch.execute(r1["runId"], "input", "ab", flush_timeout=10)
+        assert r2["console"] == [["stdout", "abab\n"]]
+        assert "ZeroDivisionError" in stderr_of(await run_to_end(ch, "1/0"))
+        assert "sys.version" in await ch.complete("sys.vers")
+    finally:
+        await ch.close()
+        await stop_runner(rp)
+
+
+async def test_a_broken_runtime_is_reported_not_hung(tmp_path: Path) -> None:
+    rp = await start_runner(tmp_path, "--runtime-path", "/bin/false")
+    ch = rp.channel()
+    try:
+        await ch.connect()
+        await ch.wait_ready(30)
+        results = await run_to_end(ch, "print(1)")
+        assert results[-1]["exitCode"] == -1
+        assert "exited at startup (code 1)" in stderr_of(results)
+    finally:
+        await ch.close()
+        await stop_runner(rp)

@@ -90,7 +90,7 @@ KernelMaker = Callable[..., Awaitable[dict[str, Any]]]
 def make_kernel(agent: DockerAgent) -> KernelMaker:
     async def make(cluster_info: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
         kc = kernel_config(image=IMAGE, **kw)
-        [info] = await agent.create_kernels(kc["session_id"], [kc], cluster_info)  # type: ignore[list-item]
+        [info] = await agent.create_kernels(kc["session_id"], [kc], cluster_info)  # type: ignore[list-item,arg-type]
         return {**kc, "info": info}
 
     return make

@@ -38,12 +38,11 @@ class AgentProcess:
 
     async def start(self) -> None:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-        log = open(self.log_path, "ab")
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "ai.backend.agent.server", "-f", str(self.config_path),
-            env=env, stdout=log, stderr=log, start_new_session=True,
-        )
-        log.close()
+        with open(self.log_path, "ab") as log:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "ai.backend.agent.server", "-f", str(self.config_path),
+                env=env, stdout=log, stderr=log, start_new_session=True,
+            )
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         assert self.proc is not None
@@ -163,7 +162,7 @@ async def test_kernel_survives_an_agent_kill_and_is_adopted(
 
         proc.kill(signal.SIGTERM)
         assert await proc.wait() == 0
-        await events.wait_for(lambda e: e.name == "agent_terminated" and e.agent_id == meta["id"])
+        await events.wait_for(lambda e: e.name == "agent_terminated" and getattr(e, "agent_id", None) == meta["id"])
     finally:
         await rpc.close()
         await docker.close()

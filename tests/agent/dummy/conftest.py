@@ -1,17 +1,15 @@
 from __future__ import annotations
 
 import copy
-
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
+from ai.backend.agent.config import agent_config_from_dict
 from ai.backend.agent.dummy.fleet import DummyFleet
 from ai.backend.agent.server import SharedServices
 from ai.backend.common.rpc import RPCClient
-
-from ai.backend.agent.config import agent_config_from_dict
 
 from ..helpers import EventLog, deep_update, make_raw_config
 

@@ -178,14 +178,14 @@ async def test_a_fleet_in_one_process_with_distinct_ids_and_ports(fleet: Fleet, 
     assert started == set(ids)
     # the slow heartbeat already fired once at start; a resync asks agent #3 for another right away
 
-    def beats() -> object:
-        return events.names(lambda e: e.name == "agent_heartbeat" and e.agent_id == ids[3])  # type: ignore[attr-defined]
+    async def beats() -> list[str]:
+        return await events.names(lambda e: e.name == "agent_heartbeat" and getattr(e, "agent_id", None) == ids[3])
 
-    before = len(await beats())  # type: ignore[arg-type]
+    before = len(await beats())
     assert f.services is not None and f.services.producer is not None
     await f.services.producer.produce_event(DoAgentResyncEvent(agent_id=ids[3]))
     deadline = asyncio.get_running_loop().time() + 5
-    while len(await beats()) <= before:  # type: ignore[arg-type]
+    while len(await beats()) <= before:
         assert asyncio.get_running_loop().time() < deadline, "no heartbeat after the resync request"
         await asyncio.sleep(0.05)
     kernels = [kernel_config() for _ in clients]

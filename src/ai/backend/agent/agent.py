@@ -19,7 +19,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ai.backend.common.agent_types import AgentInfo, ClusterInfo, KernelCreationConfig, KernelCreationInfo, KernelStatusInfo
+from ai.backend.common.agent_types import (
+    AgentInfo,
+    ClusterInfo,
+    KernelCreationConfig,
+    KernelCreationInfo,
+    KernelStatusInfo,
+)
 from ai.backend.common.events import AbstractEvent, EventProducer
 from ai.backend.common.events.agent import AgentHeartbeatEvent
 from ai.backend.common.events.kernel import (
@@ -415,6 +421,7 @@ class AbstractAgent(ABC):
 
     async def prepare_kernel(self, kernel: AbstractKernel) -> None:
         """Before the image check: scratch space, ports (after the allocation is made)."""
+        return None
 
     @abstractmethod
     async def start_kernel(self, kernel: AbstractKernel) -> None:
@@ -445,4 +452,4 @@ class AbstractAgent(ABC):
         return await self.resources.hwinfo()
 
     async def close_backend(self) -> None:
-        pass
+        return None

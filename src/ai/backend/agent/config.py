@@ -25,7 +25,7 @@ from ai.backend.common.config import (
 )
 from ai.backend.common.types import HostPortPair
 
-_float_pos = t.ToFloat[0:]
+_float_pos = t.ToFloat(gte=0)
 
 
 class ListenAddrTrafaret(t.Trafaret):
@@ -56,12 +56,12 @@ agent_section_iv = t.Dict({
     t.Key("allow-compute-plugins", default=None): t.Null | t.List(t.String),
     t.Key("allowed-compute-plugins", default=None): t.Null | t.List(t.String),
     t.Key("block-compute-plugins", default=[]): t.List(t.String),
-    t.Key("heartbeat-interval", default=3.0): t.ToFloat[0.05:],
-    t.Key("kernel-start-timeout", default=60.0): t.ToFloat[1:],
-    t.Key("image-pull-timeout", default=900.0): t.ToFloat[1:],
-    t.Key("rpc-timeout", default=300.0): t.ToFloat[1:],
+    t.Key("heartbeat-interval", default=3.0): t.ToFloat(gte=0.05),
+    t.Key("kernel-start-timeout", default=60.0): t.ToFloat(gte=1),
+    t.Key("image-pull-timeout", default=900.0): t.ToFloat(gte=1),
+    t.Key("rpc-timeout", default=300.0): t.ToFloat(gte=1),
     t.Key("terminated-retention", default=300.0): _float_pos,
-    t.Key("execute-flush-timeout", default=2.0): t.ToFloat[0:],
+    t.Key("execute-flush-timeout", default=2.0): t.ToFloat(gte=0),
     # The event bus names (common.events defaults); change them only together with the manager's.
     t.Key("event-stream-key", default="events"): t.String,
     t.Key("event-broadcast-channel", default="events.broadcast"): t.String,
@@ -75,7 +75,7 @@ container_section_iv = t.Dict({
     t.Key("bind-host", default="0.0.0.0"): t.String,
     t.Key("advertised-host", default=None): t.Null | t.String,
     t.Key("stats-type", default="cgroup"): t.Enum("cgroup", "docker"),
-    t.Key("stats-interval", default=5.0): t.ToFloat[0.1:],
+    t.Key("stats-interval", default=5.0): t.ToFloat(gte=0.1),
     t.Key("sandbox-type", default="docker"): t.Enum("docker"),
     t.Key("jail-args", default=[]): t.List(t.String),
     t.Key("scratch-type", default="hostdir"): t.Enum("hostdir"),
@@ -102,7 +102,7 @@ debug_section_iv = t.Dict({
     t.Key("log-stats", default=False): t.Bool,
 }).allow_extra("*")
 
-_probability = t.ToFloat[0:1]
+_probability = t.ToFloat(gte=0, lte=1)
 
 dummy_section_iv = t.Dict({
     t.Key("delays", default={}): t.Dict({
@@ -124,7 +124,7 @@ dummy_section_iv = t.Dict({
         t.Key("cpu", default=8): t.ToInt[1:],
         t.Key("mem", default="32g"): BinarySizeTrafaret(),
         # extra COUNT slots, e.g. {"cuda.device" = 4}
-        t.Key("slots", default={}): t.Mapping(t.Regexp(r"^[a-z][a-z0-9_-]*\.[a-z0-9_-]+$"), t.ToFloat[0:]),
+        t.Key("slots", default={}): t.Mapping(t.Regexp(r"^[a-z][a-z0-9_-]*\.[a-z0-9_-]+$"), t.ToFloat(gte=0)),
     }),
     # images the simulated agent "has"; others are "pulled" (pull-image delay/failure)
     t.Key("images", default=["cr.backend.ai/stable/python:3.11-debian12"]): t.List(t.String),

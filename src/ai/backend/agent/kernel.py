@@ -139,6 +139,7 @@ class AbstractKernel(ABC):
 
     async def close(self) -> None:
         """Drop connections to the kernel (not the kernel itself)."""
+        return None
 
 
 class RunnerKernel(AbstractKernel):

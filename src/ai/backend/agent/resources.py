@@ -64,9 +64,10 @@ class AbstractComputePlugin(ABC):
 
     async def init(self) -> None:
         """Detect devices; raise to have the agent skip this plugin with a logged reason."""
+        return None
 
     async def cleanup(self) -> None:
-        pass
+        return None
 
     @abstractmethod
     def get_version(self) -> str: ...

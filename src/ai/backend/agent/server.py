@@ -24,7 +24,11 @@ import redis.asyncio as aioredis
 from ai.backend.common import msgpack, redis_helper
 from ai.backend.common.etcd import AsyncEtcd
 from ai.backend.common.events import EventProducer, event_class_for
-from ai.backend.common.events.agent import AgentStartedEvent, AgentTerminatedEvent, DoAgentResyncEvent
+from ai.backend.common.events.agent import (
+    AgentStartedEvent,
+    AgentTerminatedEvent,
+    DoAgentResyncEvent,
+)
 from ai.backend.common.logging import setup_logging
 
 from .agent import AbstractAgent

@@ -33,7 +33,7 @@ def metric(current: Any, unit_hint: str, capacity: Any = None, **extra: Any) -> 
 def node_stat() -> dict[str, Any]:
     vm = psutil.virtual_memory()
     return {
-        "cpu_util": metric(psutil.cpu_percent(interval=None), "percent", psutil.cpu_count() * 100),
+        "cpu_util": metric(psutil.cpu_percent(interval=None), "percent", (psutil.cpu_count() or 1) * 100),
         "mem": metric(vm.total - vm.available, "bytes", vm.total),
         "last_updated": time.time(),
     }
@@ -55,5 +55,5 @@ class StatPublisher:
         await self.redis.expire(str(kernel_id), KEEP_AFTER_TERMINATION)
 
     async def read(self, key: Any) -> dict[str, Any] | None:
-        raw = await self.redis.get(str(key))
+        raw: Any = await self.redis.get(str(key))
         return None if raw is None else msgpack.unpackb(raw)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import collections
 import json
 import logging
 import os
@@ -52,6 +53,7 @@ class QueryRunner:
         self._next_id = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._generation = 0
+        self._startup_errors: collections.deque[str] = collections.deque(maxlen=10)
 
     # --- process lifecycle ---------------------------------------------------------------
 
@@ -100,6 +102,12 @@ class QueryRunner:
         except TimeoutError:
             proc.kill()
             raise QueryModeUnavailable(f"the interpreter {self.runtime_path} did not start") from None
+        if proc.returncode is not None:
+            await asyncio.sleep(0.05)  # the last stderr lines
+            raise QueryModeUnavailable(
+                f"the interpreter {self.runtime_path} exited at startup (code {proc.returncode}): "
+                + " | ".join(self._startup_errors)
+            )
         log.info("query-mode interpreter started (pid %d)", proc.pid)
 
     def _spawn(self, coro: Any) -> None:
@@ -158,6 +166,7 @@ class QueryRunner:
                 self._ctx.write(name, text)
             elif text.strip():
                 log.info("interpreter %s: %s", name, text.rstrip())
+                self._startup_errors.extend(line for line in text.splitlines() if line.strip())
 
     async def _read_events(self, reader: asyncio.StreamReader) -> None:
         while True:

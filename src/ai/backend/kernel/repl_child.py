@@ -64,7 +64,7 @@ class OutStream(io.TextIOBase):
         self._streams = streams
 
     @property
-    def encoding(self):
+    def encoding(self):  # type: ignore[override]
         return "utf-8"
 
     def writable(self):
@@ -118,7 +118,7 @@ class InStream(io.TextIOBase):
 
 
 def _plain(value):
-    if value is None or isinstance(value, (str, int, float, bool)):
+    if value is None or isinstance(value, (str, int, float, bool)):  # noqa: UP038 (runs on old Pythons)
         return value
     return repr(value)
 
@@ -127,10 +127,10 @@ class Interpreter:
     def __init__(self, cmd_fd, evt_fd):
         self.chan = Channel(evt_fd)
         self.cmd_fd = cmd_fd
-        self.codes = queue.Queue()
-        self.inputs = queue.Queue()
+        self.codes = queue.Queue()  # type: queue.Queue[str]
+        self.inputs = queue.Queue()  # type: queue.Queue[str]
         self.namespace = {"__name__": "__main__", "__builtins__": builtins}
-        self.streams = []
+        self.streams = []  # type: list[OutStream]
         self.stdout = OutStream(self.chan, "stdout", 1, self.streams)
         self.stderr = OutStream(self.chan, "stderr", 2, self.streams)
         self.streams.extend([self.stdout, self.stderr])
@@ -167,8 +167,8 @@ class Interpreter:
             self.flush_all()
             self.chan.send({"t": "html", "data": str(markup)})
 
-        display.display = show
-        display.html = html
+        setattr(display, "display", show)  # noqa: B010
+        setattr(display, "html", html)  # noqa: B010
         sys.modules["backend_ai_display"] = display
 
     # --- commands ----------------------------------------------------------------------------
@@ -225,7 +225,7 @@ class Interpreter:
             except Exception:
                 pass
             args = [_plain(a) for a in getattr(value, "args", ())]
-            exceptions.append([etype.__name__, args, False, text])
+            exceptions.append([getattr(etype, "__name__", "Exception"), args, False, text])
         self.flush_all()
         self.chan.send({"t": "done", "exceptions": exceptions})
 

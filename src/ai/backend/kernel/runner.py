@@ -110,9 +110,9 @@ class Runner:
         if op in ("code", "batch"):
             self._enqueue(str(body.get("run_id") or ""), op, body)
         elif op == "input":
-            ctx = self.known_runs.get(str(body.get("run_id"))) or self.current
-            if ctx is not None:
-                ctx.feed_input(str(body.get("text", "")))
+            target = self.known_runs.get(str(body.get("run_id"))) or self.current
+            if target is not None:
+                target.feed_input(str(body.get("text", "")))
         elif op == "interrupt":
             if self.current is not None:
                 self.current.interrupt()

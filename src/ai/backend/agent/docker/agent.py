@@ -12,14 +12,15 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiodocker
 from aiodocker.exceptions import DockerError
 
 import ai.backend.kernel as kernel_package
-from ai.backend.common.agent_types import ClusterInfo, KernelCreationConfig
+from ai.backend.common.agent_types import ClusterInfo, KernelCreationConfig, ServicePort
 from ai.backend.common.events.kernel import KernelTerminatedEvent
 from ai.backend.common.status import KernelStatus
 from ai.backend.common.types import BinarySize
@@ -63,6 +64,9 @@ class DockerAgent(AbstractAgent):
             await self.docker.version()
         except Exception as e:
             raise RuntimeError(f"dockerd is not reachable ({e}); start it first") from None
+        missing = [f for f in ("__main__.py", "runner.py", "repl_child.py") if not (self.kernel_package_dir / f).is_file()]
+        if missing:
+            raise RuntimeError(f"the kernel runner package at {self.kernel_package_dir} lacks {', '.join(missing)}")
         cc = self.config["container"]
         self.krunner_dir = await ensure_krunner(cc["krunner-path"], cc["krunner-version"])
         self.krunner_kernel_mount = "/opt/backend.ai/" + str(
@@ -129,7 +133,7 @@ class DockerAgent(AbstractAgent):
         await asyncio.to_thread(
             prepare_scratch, self.scratch_root, str(kernel.kernel_id), uid=self._uid(kernel), gid=self._gid(kernel),
             bootstrap_script=cfg.get("bootstrap_script"), resource_slots=kernel.resource_spec.slots.to_json(),
-            ssh_keypair=(kernel.cluster_info or {}).get("ssh_keypair"),
+            ssh_keypair=_cluster(kernel).get("ssh_keypair"),
         )
 
     def _uid(self, kernel: AbstractKernel) -> int:
@@ -263,7 +267,7 @@ class DockerAgent(AbstractAgent):
         return bool(info["State"].get("Running"))
 
     async def _ensure_network(self, kernel: AbstractKernel) -> str | None:
-        name = (kernel.cluster_info or {}).get("network_name")
+        name = _cluster(kernel).get("network_name")
         if not name:
             return None
         async with self._network_lock:
@@ -352,7 +356,9 @@ class DockerAgent(AbstractAgent):
         kernel = self.make_kernel(cfg, None)
         assert isinstance(kernel, DockerKernel)
         kernel.resource_spec = KernelResourceSpec.from_json(json.loads(labels.get(S.LABEL_RESOURCE_SPEC) or "{}"))
-        kernel.service_ports = [{**p, "host_ports": []} for p in json.loads(labels.get(S.LABEL_SERVICE_PORTS) or "[]")]
+        kernel.service_ports = [
+            cast(ServicePort, {**p, "host_ports": []}) for p in json.loads(labels.get(S.LABEL_SERVICE_PORTS) or "[]")
+        ]
         kernel.network = labels.get(S.LABEL_NETWORK)
         kernel.container_id = info["Id"]
         state = info["State"]
@@ -418,6 +424,10 @@ class DockerAgent(AbstractAgent):
             if measures:
                 stat[key] = {m: {d: str(v) for d, v in per.items()} for m, per in measures.items()}
         return stat
+
+
+def _cluster(kernel: AbstractKernel) -> Mapping[str, Any]:
+    return kernel.cluster_info or {}
 
 
 async def _force_delete(container: Any) -> None:

@@ -15,10 +15,10 @@ class PortPoolExhausted(RuntimeError):
 
 class PortPool:
     def __init__(self, port_range: tuple[int, int] | str) -> None:
-        self.auto = port_range == "auto"
+        self.auto = isinstance(port_range, str)
         self._free: set[int] = set()
-        if not self.auto:
-            lo, hi = port_range  # type: ignore[misc]
+        if not isinstance(port_range, str):
+            lo, hi = port_range
             self._free = set(range(int(lo), int(hi) + 1))
         self._used: set[int] = set()
 

@@ -74,7 +74,8 @@ def service_ports_for(image_labels: Mapping[str, str], preopen_ports: Sequence[i
 
 
 def cluster_hosts(cluster_info: ClusterInfo | None, config: KernelCreationConfig) -> list[str]:
-    replicas = (cluster_info or {}).get("replicas") or {config.get("cluster_role", "main"): 1}
+    ci: Mapping[str, Any] = cluster_info or {}
+    replicas = ci.get("replicas") or {config.get("cluster_role", "main"): 1}
     roles = sorted(replicas, key=lambda r: (r != "main", r))
     return [f"{role}{i}" for role in roles for i in range(1, int(replicas[role]) + 1)]
 
@@ -82,10 +83,11 @@ def cluster_hosts(cluster_info: ClusterInfo | None, config: KernelCreationConfig
 def cluster_environ(config: KernelCreationConfig, cluster_info: ClusterInfo | None) -> dict[str, str]:
     """The BACKENDAI_CLUSTER_* variables of the manual's "Detection of clustered setups"."""
     hosts = cluster_hosts(cluster_info, config)
-    replicas = (cluster_info or {}).get("replicas") or {config.get("cluster_role", "main"): 1}
+    ci: Mapping[str, Any] = cluster_info or {}
+    replicas = ci.get("replicas") or {config.get("cluster_role", "main"): 1}
     roles = sorted(replicas, key=lambda r: (r != "main", r))
     return {
-        "BACKENDAI_CLUSTER_SIZE": str((cluster_info or {}).get("size") or len(hosts)),
+        "BACKENDAI_CLUSTER_SIZE": str(ci.get("size") or len(hosts)),
         "BACKENDAI_CLUSTER_HOSTS": ",".join(hosts),
         "BACKENDAI_CLUSTER_REPLICAS": ",".join(f"{r}:{replicas[r]}" for r in roles),
         "BACKENDAI_CLUSTER_HOST": config.get("cluster_hostname") or f"{config.get('cluster_role', 'main')}{config.get('cluster_idx', 1)}",
