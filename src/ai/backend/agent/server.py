@@ -32,6 +32,7 @@ from ai.backend.common.events.agent import (
 from ai.backend.common.logging import setup_logging
 
 from .agent import AbstractAgent
+from .events import BoundedEventProducer
 from .rpc import AgentRPCServer
 from .stats import StatPublisher
 
@@ -132,7 +133,7 @@ class SharedServices:
         self.redis_stat = redis_helper.connect_from_config(redis_cfg, db=redis_helper.REDIS_STAT_DB, name=name)
         await redis_helper.wait_until_ready(self.redis_events)
         acfg = self.config["agent"]
-        self.producer = EventProducer(
+        self.producer = BoundedEventProducer(
             self.redis_events,
             stream_key=acfg["event-stream-key"],
             broadcast_channel=acfg["event-broadcast-channel"],
