@@ -26,8 +26,11 @@ IMAGE = os.environ.get("BACKEND_TEST_KERNEL_IMAGE") or "cr.backend.ai/stable/pyt
 async def remove_containers_of(agent_id: str) -> None:
     docker = aiodocker.Docker()
     try:
-        for c in await docker.containers.list(all=True, filters=json.dumps({"label": [f"ai.backend.agent-id={agent_id}"]})):
+        label = f"ai.backend.agent-id={agent_id}"
+        for c in await docker.containers.list(all=True, filters=json.dumps({"label": [label]})):
             await c.delete(force=True)
+        for net in await docker.networks.list(filters={"label": [label]}):
+            await (await docker.networks.get(net["Id"])).delete()
     finally:
         await docker.close()
 
@@ -89,7 +92,7 @@ KernelMaker = Callable[..., Awaitable[dict[str, Any]]]
 @pytest.fixture
 def make_kernel(agent: DockerAgent) -> KernelMaker:
     async def make(cluster_info: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
-        kc = kernel_config(image=IMAGE, **kw)
+        kc = kernel_config(**{"image": IMAGE, **kw})
         [info] = await agent.create_kernels(kc["session_id"], [kc], cluster_info)  # type: ignore[list-item,arg-type]
         return {**kc, "info": info}
 
