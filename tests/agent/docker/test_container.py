@@ -19,6 +19,7 @@ from ai.backend.agent.exceptions import KernelCreationFailed
 from ai.backend.common import msgpack
 
 from ..helpers import EventLog, kernel_config, of_kernel
+from .conftest import IMAGE as IMAGE_NAME
 from .conftest import KernelMaker, out, run
 
 SAMPLES = Path("configs/accelerator")
@@ -204,3 +205,28 @@ async def test_mock_accelerator_slots_reach_heartbeat_and_container(
     r = await run(agent, kc["kernel_id"], "import os; print(os.environ['CUDA_VISIBLE_DEVICES'])")
     assert out(r) == "0\n"
     assert agent.resources.occupied()["cuda.device"] == 1
+
+
+async def test_orphan_containers_of_this_agent_are_removed(agent: DockerAgent, docker_client: aiodocker.Docker) -> None:
+    orphan = await docker_client.containers.create({
+        "Image": IMAGE_NAME, "Cmd": ["sleep", "60"],
+        "Labels": {"ai.backend.agent-id": agent.id, "ai.backend.kernel-id": "00000000-0000-0000-0000-00000000dead"},
+    })
+    stranger = await docker_client.containers.create({
+        "Image": IMAGE_NAME, "Cmd": ["sleep", "60"],
+        "Labels": {"ai.backend.agent-id": agent.id + "-other", "ai.backend.kernel-id": "00000000-0000-0000-0000-00000000beef"},
+    })
+    try:
+        await orphan.start()
+        await stranger.start()
+        deadline = asyncio.get_running_loop().time() + 15
+        while True:
+            try:
+                await orphan.show()
+            except DockerError:
+                break
+            assert asyncio.get_running_loop().time() < deadline, "the orphan was not removed"
+            await asyncio.sleep(0.3)
+        assert (await stranger.show())["State"]["Running"]  # another agent's container is left alone
+    finally:
+        await stranger.delete(force=True)

@@ -388,6 +388,12 @@ class DockerAgent(AbstractAgent):
             await asyncio.sleep(RECONCILE_INTERVAL)
             try:
                 states = {c["Labels"].get(S.LABEL_KERNEL_ID): c for c in await self._own_containers()}
+                known = {str(k) for k in (*self.kernel_registry, *self._creating)}
+                for kid_str, c in states.items():
+                    if kid_str not in known and c["State"] != "removing":
+                        # e.g. created by a call that was cancelled mid-way: nobody owns it
+                        log.warning("removing orphan container %s of unknown kernel %s", c.id[:12], kid_str)
+                        await _force_delete(c)
                 for kid, kernel in list(self.kernel_registry.items()):
                     if kernel.status != KernelStatus.RUNNING:
                         continue
