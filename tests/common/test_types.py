@@ -114,3 +114,12 @@ def test_status_groups() -> None:
     assert SessionStatus.PENDING in LIVE_STATUSES
     assert not (TERMINAL_STATUSES & RESOURCE_OCCUPYING_STATUSES)
     assert SessionStatus("RUNNING_DEGRADED") is SessionStatus.RUNNING_DEGRADED
+
+
+def test_host_port_pair_copies_and_pickles() -> None:
+    import copy
+    import pickle
+
+    addr = HostPortPair("127.0.0.1", 6001)
+    for clone in (copy.copy(addr), copy.deepcopy(addr), pickle.loads(pickle.dumps(addr))):
+        assert clone == addr and isinstance(clone, HostPortPair) and clone.port == 6001

@@ -237,6 +237,10 @@ class HostPortPair(tuple[str, int]):
     def __new__(cls, host: str, port: int) -> HostPortPair:
         return super().__new__(cls, (host, int(port)))
 
+    def __getnewargs__(self) -> tuple[str, int]:  # type: ignore[override]
+        # copy/deepcopy/pickle re-create it through __new__(host, port)
+        return (self.host, self.port)
+
     @property
     def host(self) -> str:
         return self[0]
