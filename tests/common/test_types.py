@@ -116,12 +116,10 @@ def test_status_groups() -> None:
     assert SessionStatus("RUNNING_DEGRADED") is SessionStatus.RUNNING_DEGRADED
 
 
-def test_host_port_pair_pickles() -> None:
-    """Configs holding addresses are handed to spawned worker processes by pickle."""
+def test_host_port_pair_copies_and_pickles() -> None:
+    import copy
     import pickle
 
-    from ai.backend.common.types import HostPortPair
-
-    addr = HostPortPair("127.0.0.1", 8081)
-    copy = pickle.loads(pickle.dumps(addr))
-    assert copy == addr and isinstance(copy, HostPortPair) and copy.port == 8081
+    addr = HostPortPair("127.0.0.1", 6001)
+    for clone in (copy.copy(addr), copy.deepcopy(addr), pickle.loads(pickle.dumps(addr))):
+        assert clone == addr and isinstance(clone, HostPortPair) and clone.port == 6001

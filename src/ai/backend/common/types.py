@@ -238,8 +238,8 @@ class HostPortPair(tuple[str, int]):
         return super().__new__(cls, (host, int(port)))
 
     def __getnewargs__(self) -> tuple[str, int]:  # type: ignore[override]
-        # Pickle (e.g. configs handed to spawned worker processes) calls __new__(host, port).
-        return (self[0], self[1])
+        # copy/deepcopy/pickle re-create it through __new__(host, port)
+        return (self.host, self.port)
 
     @property
     def host(self) -> str:

@@ -1,0 +1,1 @@
+"""The Docker backend: kernels are containers on the local dockerd (through aiodocker)."""

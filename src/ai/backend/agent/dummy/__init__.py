@@ -1,0 +1,1 @@
+"""The simulated agent backend: no Docker, configurable delays and failures."""

@@ -1,0 +1,1 @@
+"""Docker agent tests (real dockerd)."""
