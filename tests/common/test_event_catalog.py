@@ -51,9 +51,3 @@ def test_session_events_reach_both_the_scheduler_and_streams() -> None:
     assert session.SessionTerminatedEvent.delivery == EventDelivery.ANYCAST | EventDelivery.BROADCAST
     assert agent.AgentHeartbeatEvent.delivery == EventDelivery.ANYCAST
 
-
-def test_stream_names_are_per_namespace() -> None:
-    from ai.backend.common.events.bus import stream_names_for
-
-    assert stream_names_for("local") == ("events.local", "events.broadcast.local")
-    assert stream_names_for("a") != stream_names_for("b")

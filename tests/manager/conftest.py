@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ai.backend.common.etcd import AsyncEtcd
+from ai.backend.common.redis_helper import REDIS_RLIM_DB, REDIS_STREAM_DB, connect
 from ai.backend.common.types import HostPortPair
 from ai.backend.manager import config as manager_config
 from ai.backend.manager.models import migration
@@ -31,7 +32,10 @@ def local_config(database_url: str, etcd_addr: HostPortPair, test_id: str, tmp_p
         "db": {"addr": f"{db.hostname}:{db.port}", "name": db.path.lstrip("/"),
                "user": db.username, "password": db.password or ""},
         "manager": {"service-addr": "127.0.0.1:8081", "num-proc": 1, "pid-file": str(tmp_path / "manager.pid"),
-                    "id": f"i-test-{test_id}"},
+                    "id": f"i-test-{test_id}",
+                    # a private event bus: never consume the events of a real stack on this Redis
+                    "event-stream-key": f"events.test-{test_id}",
+                    "event-broadcast-channel": f"events.broadcast.test-{test_id}"},
         "logging": {"level": "INFO", "drivers": ["console"]},
     })
     cfg["manager"]["service-addr"] = HostPortPair("127.0.0.1", 0)  # an ephemeral port
@@ -82,13 +86,15 @@ async def manager(local_config: dict[str, Any], db_engine: AsyncEngine,
     yield RunningManager(f"http://127.0.0.1:{port}", port, local_config, db_engine, cluster_etcd)
     stop.set()
     await asyncio.wait_for(task, timeout=30)
-    # rate-limit counters of this run
-    from ai.backend.common.redis_helper import REDIS_RLIM_DB, connect
-
-    redis = connect(HostPortPair.parse(str(await cluster_etcd.get("config/redis/addr"))), db=REDIS_RLIM_DB)
+    # this run's rate-limit counters and event stream
+    addr = HostPortPair.parse(str(await cluster_etcd.get("config/redis/addr")))
+    redis = connect(addr, db=REDIS_RLIM_DB)
     keys = [k async for k in redis.scan_iter(match=f"rlim:{cluster_etcd.namespace}:*")]
     if keys:
         await redis.delete(*keys)
+    await redis.aclose()
+    redis = connect(addr, db=REDIS_STREAM_DB)
+    await redis.delete(local_config["manager"]["event-stream-key"])
     await redis.aclose()
 
 

@@ -15,7 +15,7 @@ async def test_root_context_connects_everything(local_config: dict[str, Any], db
     async with root_context(local_config) as ctx:
         assert await ctx.redis.stream.ping()
         assert ctx.namespace == cluster_etcd.namespace
-        assert ctx.event_producer.stream_key == f"events.{ctx.namespace}"
+        assert ctx.event_producer.stream_key == local_config["manager"]["event-stream-key"]
         lock = ctx.distributed_lock("schedule")
         assert isinstance(lock, PgAdvisoryLock)
         async with lock:

@@ -46,6 +46,8 @@ user = "{db.username}"
 password = "{db.password}"
 [manager]
 num-proc = 2
+event-stream-key = "events.{cluster_etcd.namespace}"
+event-broadcast-channel = "events.broadcast.{cluster_etcd.namespace}"
 service-addr = "127.0.0.1:{port}"
 pid-file = "{pid_file}"
 """)

@@ -131,9 +131,14 @@ async def test_admin_agent_list(run_cli: Any, manager: Any, test_id: str) -> Non
     await add_session(manager.db, "busy", agent=alive, slots={"cpu": "2", "mem": "4g"})
     redis = connect(HostPortPair.parse(await manager.etcd.get("config/redis/addr")), db=REDIS_STAT_DB)
     try:
-        await redis.set(alive, msgpack.packb({"node": {"cpu_util": {"pct": "12.5"},
-                                                       "mem": {"current": str(3 << 30)}}}))
+        # the layout our agents publish (ai.backend.agent.stats): flat node metrics
+        await redis.set(alive, msgpack.packb({
+            "cpu_util": {"current": "12.5", "capacity": "800", "unit_hint": "percent"},
+            "mem": {"current": str(3 << 30), "capacity": str(16 << 30), "unit_hint": "bytes"},
+            "last_updated": 1.0,
+        }))
         rows = parse_table(await run_cli("admin", "agent", "list"))
+        info = await run_cli("admin", "agent", "info", alive)
     finally:
         await redis.delete(alive)
         await redis.aclose()
@@ -145,6 +150,7 @@ async def test_admin_agent_list(run_cli: Any, manager: Any, test_id: str) -> Non
     assert agent["Used Memory (MiB)"] == "3072"
     assert agent["Available Slots"] == "cpu:8, mem:16.0G"
     assert agent["Occupied Slots"] == "cpu:2, mem:4.0G"
+    assert "cpu_util: 12.5 % (0 cores), mem: 3.0G / 16.0G" in info   # live stat as `admin agent info` shows it
     lost_rows = parse_table(await run_cli("admin", "agent", "list", "-s", "LOST"))
     assert [r["ID"] for r in lost_rows] == [lost]
 

@@ -60,6 +60,9 @@ manager_config_iv = t.Dict({
     # Requests per 15 minutes for anonymous callers (per client IP); keypairs have their own.
     t.Key("anonymous-rate-limit", default=3000): t.ToInt[1:],
     t.Key("max-request-size", default="1m"): t.String,
+    # The event bus (Redis stream + pub/sub channel); must match every agent's agent.toml.
+    t.Key("event-stream-key", default="events"): t.String,
+    t.Key("event-broadcast-channel", default="events.broadcast"): t.String,
 }).allow_extra("*")
 
 docker_registry_config_iv = t.Dict({

@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ai.backend.common import redis_helper
 from ai.backend.common.etcd import AsyncEtcd
 from ai.backend.common.events import EventDispatcher, EventProducer
-from ai.backend.common.events.bus import stream_names_for
 from ai.backend.common.lock import AbstractDistributedLock, FileLock, PgAdvisoryLock
 
 from .config import SharedConfig
@@ -119,7 +118,8 @@ async def root_context(local_config: dict[str, Any], *, pidx: int = 0) -> AsyncI
             stack.push_async_callback(c.aclose)
         await redis_helper.wait_until_ready(clients.stream)
 
-        stream_key, channel = stream_names_for(etcd.namespace)
+        mgr = local_config["manager"]
+        stream_key, channel = mgr["event-stream-key"], mgr["event-broadcast-channel"]
         producer = EventProducer(clients.stream, stream_key=stream_key, broadcast_channel=channel)
         dispatcher = EventDispatcher(clients.stream, group="manager", stream_key=stream_key,
                                      broadcast_channel=channel)

@@ -36,15 +36,6 @@ DEFAULT_STREAM = "events"
 DEFAULT_CHANNEL = "events.broadcast"
 
 
-def stream_names_for(namespace: str) -> tuple[str, str]:
-    """The stream key and broadcast channel of one cluster (its etcd namespace).
-
-    Services of one cluster share them; clusters (or test runs) that share a Redis server
-    but use different etcd namespaces never see each other's events.
-    """
-    return f"{DEFAULT_STREAM}.{namespace}", f"{DEFAULT_CHANNEL}.{namespace}"
-
-
 def _encode(event: AbstractEvent, source: str) -> dict[bytes, bytes]:
     return {
         b"name": event.name.encode(),

@@ -56,11 +56,25 @@ def _decode_stat(raw: bytes | str | None) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+def normalize_live_stat(stat: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The API's shape, {"node": {metric: {...}}, "devices": {...}}.
+
+    Our agents publish node metrics flat ({metric: {"current", "capacity", "unit_hint"},
+    "last_updated": ts}); the official client expects them under "node", cpu_util with "pct".
+    """
+    if stat is None or "node" in stat:
+        return stat
+    node = {k: dict(v) for k, v in stat.items() if isinstance(v, dict)}
+    if "cpu_util" in node:
+        node["cpu_util"].setdefault("pct", node["cpu_util"].get("current"))
+    return {"node": node, "devices": {k: {} for k in node}}
+
+
 async def live_stats(redis_stat: aioredis.Redis, agent_ids: list[str]) -> dict[str, dict[str, Any] | None]:
     if not agent_ids:
         return {}
     raws = await redis_stat.mget(agent_ids)
-    return {aid: _decode_stat(raw) for aid, raw in zip(agent_ids, raws, strict=True)}
+    return {aid: normalize_live_stat(_decode_stat(raw)) for aid, raw in zip(agent_ids, raws, strict=True)}
 
 
 def cpu_pct(stat: dict[str, Any] | None) -> float | None:
