@@ -50,4 +50,3 @@ def test_session_events_reach_both_the_scheduler_and_streams() -> None:
     assert kernel.KernelStartedEvent.delivery == EventDelivery.ANYCAST | EventDelivery.BROADCAST
     assert session.SessionTerminatedEvent.delivery == EventDelivery.ANYCAST | EventDelivery.BROADCAST
     assert agent.AgentHeartbeatEvent.delivery == EventDelivery.ANYCAST
-
