@@ -63,6 +63,18 @@ def _translate_errors(relpath: str) -> Iterator[None]:
         raise from_os_error(e, relpath or ".") from None
 
 
+def refuse_escape(root: int, parts: tuple[str, ...]) -> None:
+    """Raise UnsafePathError if `parts`, following symlinks, leads outside the vfolder.
+
+    Operations on an entry itself (rename, move, delete) check this too, so a symlink that
+    points outside is refused by every file operation, not only by reads and writes.
+    """
+    try:
+        os.close(open_beneath(root, parts, os.O_PATH))
+    except (FileNotFoundError, NotADirectoryError):
+        pass
+
+
 class PosixFSOps(AbstractFSOps):
     def __init__(self, volume: AbstractVolume) -> None:
         self.volume = volume
@@ -90,7 +102,11 @@ class PosixFSOps(AbstractFSOps):
                 try:
                     os.mkdir(name, 0o755, dir_fd=pfd)
                 except FileExistsError:
-                    st = os.stat(name, dir_fd=pfd, follow_symlinks=False)
+                    refuse_escape(root, parts)
+                    try:
+                        st = os.stat(name, dir_fd=pfd)
+                    except FileNotFoundError:  # a dangling symlink inside the vfolder
+                        st = os.stat(name, dir_fd=pfd, follow_symlinks=False)
                     if exist_ok and stat.S_ISDIR(st.st_mode):
                         return
                     kind = "directory" if stat.S_ISDIR(st.st_mode) else "file"
@@ -122,6 +138,7 @@ class PosixFSOps(AbstractFSOps):
         check_entry_name(new_name)
         with opened(self.open_root(vfid)) as root, parent_dir(root, parts) as (pfd, name):
             os.stat(name, dir_fd=pfd, follow_symlinks=False)  # ENOENT -> 404
+            refuse_escape(root, parts)
             if name == new_name:
                 return
             try:
@@ -139,6 +156,7 @@ class PosixFSOps(AbstractFSOps):
             raise InvalidAPIParameters(f"cannot move {src_relpath!r} into itself ({dst_relpath!r})")
         with opened(self.open_root(vfid)) as root, parent_dir(root, src) as (spfd, sname):
             os.stat(sname, dir_fd=spfd, follow_symlinks=False)  # ENOENT -> 404
+            refuse_escape(root, src)
             try:
                 dfd = open_dir(root, dst)  # an existing directory: move into it
                 dname = sname
@@ -160,6 +178,7 @@ class PosixFSOps(AbstractFSOps):
             for relpath, parts in zip(relpaths, all_parts, strict=True):  # all must exist first
                 with _translate_errors(relpath), parent_dir(root, parts) as (pfd, name):
                     os.stat(name, dir_fd=pfd, follow_symlinks=False)
+                    refuse_escape(root, parts)
             for relpath, parts in zip(relpaths, all_parts, strict=True):
                 with _translate_errors(relpath), parent_dir(root, parts) as (pfd, name):
                     try:
