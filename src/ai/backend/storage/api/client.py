@@ -112,7 +112,7 @@ async def _send_file(request: web.Request, fd: int, st: os.stat_result, name: st
             try:
                 rng = parse_range(range_header, size)
             except RangeNotSatisfiable as e:
-                e.headers.update(headers)
+                e.headers[hdrs.ACCEPT_RANGES] = "bytes"
                 raise
             if rng is not None:
                 start, end, status_code = rng[0], rng[1], 206
@@ -221,7 +221,7 @@ def create_app(ctx: RootContext) -> web.Application:
     app = web.Application(middlewares=[cors_middleware, problem_middleware])
     app[CTX_KEY] = ctx
     app.router.add_route("GET", "/", status)
-    app.router.add_route("GET", "/download", download)  # also answers HEAD
+    app.router.add_get("/download", download)  # also answers HEAD
     app.router.add_route("OPTIONS", "/download", tus_options)
     app.router.add_route("OPTIONS", "/upload", tus_options)
     app.router.add_route("HEAD", "/upload", tus_head)

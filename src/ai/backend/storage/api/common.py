@@ -25,8 +25,9 @@ _STATUS_SLUGS = {
 
 
 def problem_response(status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> web.Response:
+    extra = {k: v for k, v in (headers or {}).items() if k.lower() != "content-type"}
     return web.Response(status=status, text=json.dumps(body), content_type="application/problem+json",
-                        headers=dict(headers or {}))
+                        headers=extra)
 
 
 @web.middleware

@@ -33,6 +33,7 @@ from .abc import (
     META_DIR,
     QUOTA_FILE,
     TRASH_DIR,
+    UPLOAD_DIR,
     AbstractFSOps,
     AbstractQuotaModel,
     AbstractVolume,
@@ -46,7 +47,7 @@ from .treeops import copy_tree, scan_usage
 
 log = logging.getLogger(__name__)
 
-BOOKKEEPING = frozenset({QUOTA_FILE, META_DIR})  # not counted as usage
+BOOKKEEPING = frozenset({QUOTA_FILE, META_DIR, UPLOAD_DIR})  # not scanned as usage
 MAX_METADATA_SIZE = 64 * 1024
 
 
@@ -96,8 +97,16 @@ class VfsQuotaModel(AbstractQuotaModel):
             _write_atomically(path, json.dumps({"limit_bytes": limit_bytes}).encode())
 
     def scan_used_bytes(self, qsid: QuotaScopeID) -> int:
-        with opened(_open_dir_path(self._require(qsid))) as fd:
-            return scan_usage(fd, skip_top=BOOKKEEPING).used_bytes
+        """Everything in the scope's vfolders and trash, plus unfinished upload data."""
+        path = self._require(qsid)
+        with opened(_open_dir_path(path)) as fd:
+            used = scan_usage(fd, skip_top=BOOKKEEPING).used_bytes
+        for part in (path / UPLOAD_DIR).glob("*.part"):
+            try:
+                used += part.stat().st_size
+            except FileNotFoundError:
+                pass
+        return used
 
     async def create_quota_scope(self, qsid: QuotaScopeID, limit_bytes: int | None) -> None:
         path = self._path(qsid)
