@@ -24,6 +24,7 @@ from ai.backend.common.config import (
     ConfigError,
     HostPortPairTrafaret,
     PathTrafaret,
+    check,
     debug_config_iv,
     etcd_config_iv,
     load_config,
@@ -77,6 +78,24 @@ def _api_iv(*, manager: bool) -> t.Dict:
     return t.Dict(fields).allow_extra("*")
 
 
+class OneOf(t.Trafaret):
+    def __init__(self, *choices: str) -> None:
+        self.choices = choices
+
+    def check_and_return(self, value: Any) -> str:
+        if value not in self.choices:
+            self._failure(f"expected one of: {', '.join(self.choices)}", value=value)
+        return str(value)
+
+
+volume_config_iv = t.Dict({
+    t.Key("backend"): OneOf("vfs", "xfs"),
+    t.Key("path"): PathTrafaret(),
+    t.Key("options", default={}): t.Mapping(t.String, t.Any),
+}).allow_extra("*")
+
+_VOLUME_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
+
 storage_proxy_config_iv = t.Dict({
     t.Key("etcd"): etcd_config_iv,
     t.Key("storage-proxy"): t.Dict({
@@ -84,7 +103,7 @@ storage_proxy_config_iv = t.Dict({
         t.Key("proxy-name", default=None): t.Null | t.Regexp(r"^[A-Za-z0-9._-]+$"),
         t.Key("num-proc", default=1): t.ToInt(gte=1),
         t.Key("pid-file", default=None): t.Null | PathTrafaret(),
-        t.Key("event-loop", default="asyncio"): t.Enum("asyncio", "uvloop"),
+        t.Key("event-loop", default="asyncio"): OneOf("asyncio", "uvloop"),
         t.Key("scandir-limit", default=1000): t.ToInt(gte=1),
         t.Key("max-upload-size", default="100g"): BinarySizeTrafaret(),
         t.Key("secret"): t.String(min_length=8),
@@ -97,11 +116,7 @@ storage_proxy_config_iv = t.Dict({
         t.Key("client"): _api_iv(manager=False),
         t.Key("manager"): _api_iv(manager=True),
     }).allow_extra("*"),
-    t.Key("volume"): t.Mapping(t.Regexp(r"^[A-Za-z0-9._-]+$"), t.Dict({
-        t.Key("backend"): t.Enum("vfs", "xfs"),
-        t.Key("path"): PathTrafaret(),
-        t.Key("options", default={}): t.Mapping(t.String, t.Any),
-    }).allow_extra("*")),
+    t.Key("volume"): t.Mapping(t.String, t.Any),  # each section checked by volume_config_iv
     t.Key("logging", default={}): logging_config_iv,
     t.Key("debug", default={}): debug_config_iv,
 }).allow_extra("*")
@@ -114,9 +129,20 @@ def load(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     if not config["volume"]:
         raise ConfigError("invalid configuration: volume: define at least one [volume.NAME] section",
                           path=Path(config["_src"]))
-    for vcfg in config["volume"].values():
-        if not vcfg["path"].is_absolute():
-            vcfg["path"] = vcfg["path"].resolve()
+    for name, raw in list(config["volume"].items()):
+        src = Path(config["_src"])
+        if not _VOLUME_NAME.match(name):
+            raise ConfigError(f"invalid configuration: volume.{name}: volume names may use letters, "
+                              "digits, '.', '_' and '-'", path=src)
+        if not isinstance(raw, dict):
+            raise ConfigError(f"invalid configuration: volume.{name}: expected a [volume.{name}] table", path=src)
+        try:
+            vcfg = check(volume_config_iv, raw)
+        except ConfigError as e:
+            detail = "; ".join(f"volume.{name}.{k}: {v}" for k, v in sorted(e.errors.items()))
+            raise ConfigError(f"invalid configuration: {detail}", path=src) from None
+        vcfg["path"] = vcfg["path"].resolve()
+        config["volume"][name] = vcfg
     if sp["default-volume"] is not None and sp["default-volume"] not in config["volume"]:
         raise ConfigError(f"invalid configuration: storage-proxy.default-volume: no volume named "
                           f"{sp['default-volume']!r}", path=Path(config["_src"]))
