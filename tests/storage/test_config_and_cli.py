@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import sys
+import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ import aiohttp
 import pytest
 
 from ai.backend.common.config import ConfigError
+from ai.backend.common.storage_proxy_client import StorageProxyManagerClient
+from ai.backend.common.storage_types import QuotaScopeID, QuotaScopeType, VFolderID
 from ai.backend.storage import config as cfgmod
 
 from .conftest import write_config
@@ -92,9 +95,12 @@ async def _run_cli(config_path: Path, *, wait_port: int | None) -> tuple[asyncio
 
 
 async def test_start_server_process(tmp_path: Path, etcd: Any, etcd_addr: Any, test_id: str) -> None:
+    """The real command, on uvloop (as sample.toml recommends): register, upload, download, stop."""
     cport, mport = _free_port(), _free_port()
-    path = write_config(tmp_path, etcd_addr, etcd.namespace, test_id,
-                        **{"port = 6021": f"port = {cport}", "port = 6022": f"port = {mport}"})
+    path = write_config(tmp_path, etcd_addr, etcd.namespace, test_id, **{
+        "port = 6021": f"port = {cport}", "port = 6022": f"port = {mport}",
+        'session-expire = "1h"': 'session-expire = "1h"\nevent-loop = "uvloop"',
+    })
     proc, out = await _run_cli(path, wait_port=mport)
     assert proc.returncode is None, "\n".join(out)
     try:
@@ -107,6 +113,25 @@ async def test_start_server_process(tmp_path: Path, etcd: Any, etcd_addr: Any, t
         async with aiohttp.ClientSession() as http:
             async with http.get(f"http://127.0.0.1:{cport}/") as r:
                 assert (await r.json())["type"] == "client-facing"
+        client = StorageProxyManagerClient(f"http://127.0.0.1:{mport}", f"test-manager-secret-{test_id}",
+                                           client_api=f"http://127.0.0.1:{cport}")
+        try:
+            vfid = VFolderID(QuotaScopeID(QuotaScopeType.USER, uuid.uuid4()), uuid.uuid4())
+            await client.create_folder("local", vfid)
+            data = os.urandom(9 * 2**20 + 7)
+            up = await client.issue_upload("local", vfid, "f.bin", len(data))
+            async with aiohttp.ClientSession() as http:
+                async with http.patch(up.url, params={"token": up.token}, data=data, headers={
+                    "Tus-Resumable": "1.0.0", "Upload-Offset": "0",
+                    "Content-Type": "application/offset+octet-stream"}) as r:
+                    assert r.status == 204
+                dl = await client.issue_download("local", vfid, "f.bin")
+                async with http.get(dl.url, params={"token": dl.token}) as r:
+                    assert r.status == 200 and await r.read() == data
+                async with http.get(dl.url, params={"token": dl.token}, headers={"Range": "bytes=100-"}) as r:
+                    assert r.status == 206 and await r.read() == data[100:]
+        finally:
+            await client.close()
     finally:
         proc.send_signal(signal.SIGTERM)
         await asyncio.wait_for(proc.wait(), 15)

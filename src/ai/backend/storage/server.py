@@ -32,6 +32,7 @@ from .volumes.pool import VolumePool
 log = logging.getLogger(__name__)
 
 SWEEP_INTERVAL = 600.0
+READ_BUFSIZE = 4 * 1024 * 1024  # request bodies (tus chunks) are read in large pieces
 
 
 def _ssl_context(api: dict[str, Any]) -> ssl.SSLContext | None:
@@ -83,7 +84,7 @@ class StorageProxyServer:
                  self.proxy_name, self.client_url, self.manager_url, ", ".join(self.volumes.names()))
 
     async def _serve(self, app: web.Application, api: dict[str, Any]) -> str:
-        runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        runner = web.AppRunner(app, handle_signals=False, access_log=None, read_bufsize=READ_BUFSIZE)
         await runner.setup()
         self._runners.append(runner)
         addr = api["service-addr"]

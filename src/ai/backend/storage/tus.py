@@ -12,6 +12,7 @@ A zero-byte upload (the official client sends no PATCH at all) is completed at c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import fcntl
 import json
@@ -231,32 +232,51 @@ class UploadSessions:
             os.close(fd)  # also releases the flock
 
     async def _append(self, fd: int, start: int, remaining: int, body: AsyncIterator[bytes]) -> int:
+        """Write the body at the file's position; returns how many bytes were stored.
+
+        Reading the socket and writing the disk overlap: one batch is written in a thread
+        while the next one is read.
+        """
         loop = asyncio.get_running_loop()
-        written = 0
+        written = 0  # bytes on disk
         batch: list[bytes] = []
         batch_size = 0
+        pending: asyncio.Future[None] | None = None
+        pending_size = 0
 
-        async def flush() -> None:
-            nonlocal written, batch, batch_size
+        async def wait_pending() -> None:
+            nonlocal pending, pending_size, written
+            if pending is not None:
+                fut, pending = pending, None
+                await fut
+                written += pending_size
+                pending_size = 0
+
+        async def flush(*, wait: bool) -> None:
+            nonlocal pending, pending_size, batch, batch_size
+            await wait_pending()
             if batch:
-                await loop.run_in_executor(None, _writev_all, fd, batch)
-                written += batch_size
+                pending = loop.run_in_executor(None, _writev_all, fd, batch)
+                pending_size = batch_size
                 batch, batch_size = [], 0
+            if wait:
+                await wait_pending()
 
         try:
             async for chunk in body:
-                if written + batch_size + len(chunk) > remaining:
-                    await flush()
-                    os.ftruncate(fd, start + written)  # keep what was valid, drop nothing else
-                    raise UploadTooLarge(f"the body exceeds the declared size by "
-                                         f"{written + batch_size + len(chunk) - remaining} bytes or more")
+                if written + pending_size + batch_size + len(chunk) > remaining:
+                    await flush(wait=True)
+                    os.ftruncate(fd, start + written)  # keep only whole, valid chunks
+                    raise UploadTooLarge("the body exceeds the declared size of the upload")
                 batch.append(chunk)
                 batch_size += len(chunk)
                 if batch_size >= WRITE_BATCH:
-                    await flush()
-            await flush()
+                    await flush(wait=False)
+            await flush(wait=True)
         except OSError as e:
             if e.errno in (errno.ENOSPC, errno.EDQUOT):
+                with contextlib.suppress(BaseException):
+                    await wait_pending()
                 os.ftruncate(fd, start)
                 raise QuotaExceeded("the quota scope or the volume is full; this chunk was not stored",
                                     headers={"Upload-Offset": str(start)}) from None
@@ -265,10 +285,8 @@ class UploadSessions:
             raise
         except BaseException:
             # the connection dropped: keep what reached the disk so the client can resume
-            try:
-                await flush()
-            except OSError:
-                pass
+            with contextlib.suppress(BaseException):
+                await flush(wait=True)
             raise
         return written
 

@@ -43,6 +43,7 @@ _CORS_EXPOSE_HEADERS = ", ".join([
     "ETag", "Accept-Ranges",
 ])
 _FORBIDDEN_PARAMS = ("dst_dir",)
+READ_CHUNK = 4 * 1024 * 1024
 
 log = logging.getLogger(__name__)
 
@@ -125,13 +126,32 @@ async def _send_file(request: web.Request, fd: int, st: os.stat_result, name: st
         if transport is None:
             raise ConnectionResetError("the client went away")
         try:
-            with os.fdopen(os.dup(fd), "rb") as fobj:
-                await asyncio.get_running_loop().sendfile(transport, fobj, start, end - start)
+            await _stream_file(resp, transport, fd, start, end - start)
         except ConnectionError:
             log.debug("download of %s interrupted by the client", name)
             return resp
     await resp.write_eof()
     return resp
+
+
+async def _stream_file(resp: web.StreamResponse, transport: asyncio.Transport, fd: int,
+                       offset: int, count: int) -> None:
+    """sendfile(2) when the event loop can (asyncio); otherwise (uvloop, TLS) read in a
+    thread and write, with the same result."""
+    loop = asyncio.get_running_loop()
+    with os.fdopen(os.dup(fd), "rb") as fobj:
+        try:
+            await loop.sendfile(transport, fobj, offset, count)
+            return
+        except NotImplementedError:
+            pass
+    end = offset + count
+    while offset < end:
+        chunk = await loop.run_in_executor(None, os.pread, fd, min(READ_CHUNK, end - offset), offset)
+        if not chunk:
+            raise ConnectionError("the file shrank while it was being sent")
+        await resp.write(chunk)
+        offset += len(chunk)
 
 
 async def _send_archive(request: web.Request, ctx: RootContext, volume_name: str, vfid: VFolderID,
