@@ -23,6 +23,7 @@ from ai.backend.common.storage_types import QuotaScopeID, QuotaScopeType, VFolde
 
 from .conftest import RunningProxy
 
+HTTP_TIMEOUT = aiohttp.ClientTimeout(total=60)
 TUS = {"Tus-Resumable": "1.0.0", "Content-Type": "application/offset+octet-stream"}
 
 
@@ -55,7 +56,7 @@ async def test_upload_then_download(proxy: RunningProxy, vfolder: tuple[VFolderI
     data = os.urandom(5 * 2**20 + 123)
     tok = await proxy.client.issue_upload("local", vfid, "dir/sub/data.bin", len(data))
     assert tok.url == proxy.client_url + "/upload"
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as http:
         await tus_upload(http, tok, data, chunk=2 * 2**20)
         assert (root / "dir/sub/data.bin").read_bytes() == data
         async with http.head(tok.url, params={"token": tok.token}) as r:
@@ -87,7 +88,7 @@ async def test_zero_byte_upload_needs_no_patch(proxy: RunningProxy, vfolder: tup
     assert (root / "empty.txt").read_bytes() == b""
     tok2 = await proxy.client.issue_upload("local", vfid, "new/empty2", 0)
     assert (root / "new" / "empty2").is_file()
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as http:
         async with http.head(tok.url, params={"token": tok.token}) as r:
             assert r.headers["Upload-Offset"] == "0"
         async with http.patch(tok2.url, params={"token": tok2.token}, data=b"",
@@ -99,7 +100,7 @@ async def test_no_partial_file_and_resume(proxy: RunningProxy, vfolder: tuple[VF
     vfid, root = vfolder
     data = os.urandom(3 * 2**20)
     tok = await proxy.client.issue_upload("local", vfid, "big.bin", len(data))
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as http:
         async with http.patch(tok.url, params={"token": tok.token}, data=data[:2**20],
                               headers={**TUS, "Upload-Offset": "0"}) as r:
             assert r.status == 204 and r.headers["Upload-Offset"] == str(2**20)
@@ -135,7 +136,7 @@ async def test_tus_protocol_errors(proxy: RunningProxy, vfolder: tuple[VFolderID
     vfid, root = vfolder
     tok = await proxy.client.issue_upload("local", vfid, "f.bin", 10)
     q = {"token": tok.token}
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as http:
         async with http.options(tok.url) as r:
             assert r.status == 204 and r.headers["Tus-Version"] == "1.0.0"
         async with http.patch(tok.url, params=q, data=b"abc",
@@ -173,7 +174,7 @@ async def test_tokens_are_checked(proxy: RunningProxy, vfolder: tuple[VFolderID,
     header, payload, sig = dl.token.split(".")
     tampered = f"{header}.{payload[:-2]}{'AA' if payload[-2:] != 'AA' else 'BB'}.{sig}"
     base = proxy.client_url
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as http:
         for bad in (forged, expired, tampered, "garbage", up.token):
             async with http.get(base + "/download", params={"token": bad}) as r:
                 assert r.status == 401, bad
@@ -196,7 +197,7 @@ async def test_ranges_and_resume(proxy: RunningProxy, vfolder: tuple[VFolderID, 
     os.utime(root / "r.bin", (1_700_000_000.75, 1_700_000_000.75))  # a fractional mtime
     dl = await proxy.client.issue_download("local", vfid, "r.bin")
     q = {"token": dl.token}
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as http:
         async with http.get(dl.url, params=q, headers={"Range": "bytes=10-19"}) as r:
             assert r.status == 206
             assert r.headers["Content-Range"] == f"bytes 10-19/{len(data)}"
@@ -245,7 +246,7 @@ async def test_archive_download(proxy: RunningProxy, vfolder: tuple[VFolderID, P
     assert exc.value.status == 400 and "archive" in str(exc.value.msg)
     dl = await proxy.client.issue_download("local", vfid, "d", archive=True)
     assert dl.archive
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as http:
         async with http.get(dl.url, params={"token": dl.token}) as r:
             assert r.status == 200 and r.content_type == "application/zip"
             assert 'filename="d.zip"' in r.headers["Content-Disposition"]
@@ -272,7 +273,7 @@ async def test_quota_limits_uploads(proxy: RunningProxy) -> None:
     with pytest.raises(StorageProxyError) as exc:
         await c.issue_upload("local", vfid, "b.bin", 600_000)
     assert exc.value.status == 413 and exc.value.data["reserved_bytes"] == 1_500_000
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as http:
         await tus_upload(http, first, os.urandom(1_500_000))
     assert (await c.get_quota_scope("local", qsid)).used_bytes == 1_500_000
     with pytest.raises(StorageProxyError):
@@ -296,7 +297,7 @@ async def test_symlink_swapped_after_token_is_refused(proxy: RunningProxy, vfold
     # a session container replaces the directory with a symlink to somewhere else
     shutil.rmtree(root / "sub")
     (root / "sub").symlink_to(outside)
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as http:
         async with http.get(dl.url, params={"token": dl.token}) as r:
             assert r.status == 400
             assert (await problem(r))["type"].endswith("/storage/invalid-path")
@@ -318,7 +319,7 @@ async def test_concurrent_patch_is_refused(proxy: RunningProxy, vfolder: tuple[V
     await writer.drain()
     await asyncio.sleep(0.3)  # the first PATCH now holds the session
     try:
-        async with aiohttp.ClientSession() as http:
+        async with aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as http:
             async with http.patch(tok.url, params={"token": tok.token}, data=b"b" * 10,
                                   headers={**TUS, "Upload-Offset": "0"}) as r:
                 assert r.status == 409

@@ -120,7 +120,7 @@ async def test_start_server_process(tmp_path: Path, etcd: Any, etcd_addr: Any, t
             await client.create_folder("local", vfid)
             data = os.urandom(9 * 2**20 + 7)
             up = await client.issue_upload("local", vfid, "f.bin", len(data))
-            async with aiohttp.ClientSession() as http:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
                 async with http.patch(up.url, params={"token": up.token}, data=data, headers={
                     "Tus-Resumable": "1.0.0", "Upload-Offset": "0",
                     "Content-Type": "application/offset+octet-stream"}) as r:

@@ -21,6 +21,9 @@ from ai.backend.common.storage_types import QuotaScopeID, QuotaScopeType, VFolde
 from .conftest import RunningProxy
 
 
+HTTP_TIMEOUT = aiohttp.ClientTimeout(total=60)
+
+
 def user_scope() -> QuotaScopeID:
     return QuotaScopeID(QuotaScopeType.USER, uuid.uuid4())
 
@@ -47,7 +50,7 @@ async def test_registers_in_etcd(proxy: RunningProxy, etcd: Any) -> None:
 
 
 async def test_auth_and_problem_json(proxy: RunningProxy) -> None:
-    async with aiohttp.ClientSession() as s:
+    async with aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as s:
         for headers in ({}, {"X-BackendAI-Storage-Auth-Token": "wrong"}):
             async with s.get(proxy.manager_url + "/volumes", headers=headers) as r:
                 assert r.status == 401
