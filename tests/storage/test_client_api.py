@@ -267,12 +267,13 @@ async def test_quota_limits_uploads(proxy: RunningProxy) -> None:
     with pytest.raises(StorageProxyError) as exc:
         await c.issue_upload("local", vfid, "too-big.bin", 2 * 2**20 + 1)
     assert exc.value.status == 413 and exc.value.slug == "storage/quota-exceeded"
-    assert exc.value.data["limit_bytes"] == 2 * 2**20
+    assert exc.value.data is not None and exc.value.data["limit_bytes"] == 2 * 2**20
     first = await c.issue_upload("local", vfid, "a.bin", 1_500_000)
     # the first upload has not sent a byte yet, but its size is already reserved
     with pytest.raises(StorageProxyError) as exc:
         await c.issue_upload("local", vfid, "b.bin", 600_000)
-    assert exc.value.status == 413 and exc.value.data["reserved_bytes"] == 1_500_000
+    assert exc.value.status == 413
+    assert exc.value.data is not None and exc.value.data["reserved_bytes"] == 1_500_000
     async with aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as http:
         await tus_upload(http, first, os.urandom(1_500_000))
     assert (await c.get_quota_scope("local", qsid)).used_bytes == 1_500_000

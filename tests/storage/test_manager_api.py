@@ -20,7 +20,6 @@ from ai.backend.common.storage_types import QuotaScopeID, QuotaScopeType, VFolde
 
 from .conftest import RunningProxy
 
-
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=60)
 
 

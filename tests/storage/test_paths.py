@@ -80,9 +80,8 @@ def test_open_beneath_follows_inside(tree: Path, use_openat2: bool) -> None:
     ("escape-rel",),
 ])
 def test_open_beneath_refuses_escapes(tree: Path, parts: tuple[str, ...], use_openat2: bool) -> None:
-    with opened(os.open(tree, os.O_PATH | os.O_DIRECTORY)) as root:
-        with pytest.raises(UnsafePathError):
-            open_beneath(root, parts, os.O_RDONLY, use_openat2=use_openat2)
+    with opened(os.open(tree, os.O_PATH | os.O_DIRECTORY)) as root, pytest.raises(UnsafePathError):
+        open_beneath(root, parts, os.O_RDONLY, use_openat2=use_openat2)
 
 
 def test_open_dir_and_missing(tree: Path) -> None:

@@ -1,6 +1,7 @@
 import asyncio
 import os
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ def new_vfid(qsid: QuotaScopeID | None = None) -> VFolderID:
 
 
 @pytest.fixture
-async def volume(tmp_path: Path) -> VfsVolume:
+async def volume(tmp_path: Path) -> AsyncIterator[VfsVolume]:
     vol = VfsVolume("local", tmp_path / "vfroot" / "local", {})
     await vol.init()
     yield vol

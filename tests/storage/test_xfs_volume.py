@@ -17,12 +17,18 @@ import os
 import struct
 import subprocess
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from ai.backend.common.storage_types import QuotaScopeID, QuotaScopeType, VFolderID
-from ai.backend.storage.errors import BackendError, QuotaExceeded, QuotaScopeNotEmpty, QuotaScopeNotFound
+from ai.backend.storage.errors import (
+    BackendError,
+    QuotaExceeded,
+    QuotaScopeNotEmpty,
+    QuotaScopeNotFound,
+)
 from ai.backend.storage.volumes.abc import VolumeInitError
 from ai.backend.storage.volumes.xfs import (
     MountInfo,
@@ -42,9 +48,9 @@ FS_IOC_FSGETXATTR = 0x801C581F
 # `xfs_quota -x -c 'report -p -b -n' /mnt/vfroot` as printed by xfsprogs (header + rows, KiB)
 RECORDED_REPORT = """\
 Project quota on /mnt/vfroot (/dev/loop3)
-                               Blocks                                          
-Project ID       Used       Soft       Hard    Warn/Grace     
----------- -------------------------------------------------- 
+                               Blocks
+Project ID       Used       Soft       Hard    Warn/Grace
+---------- --------------------------------------------------
 #0                  4          0          0     00 [--------]
 #100000          1024          0      10240     00 [--------]
 #100001       2097152    1048576    2097152     00  [6 days]
@@ -191,7 +197,7 @@ class LoopbackXfsVolume(XfsVolume):
 
 
 @pytest.fixture
-async def xfs_volume(xfs_mount: Path) -> LoopbackXfsVolume:
+async def xfs_volume(xfs_mount: Path) -> AsyncIterator[LoopbackXfsVolume]:
     vol = LoopbackXfsVolume("xfs1", xfs_mount / "vfroot", {"project-id-base": 200000},
                             runner=QuotaSimulatingRunner())
     (xfs_mount / "vfroot").mkdir()
@@ -275,12 +281,11 @@ async def test_kernel_enforces_hard_limit(tmp_path: Path, xfs_mount: Path) -> No
         await vol.quota_model.create_quota_scope(qsid, 4 * 2**20)
         vfid = VFolderID(qsid, uuid.uuid4())
         await vol.create_vfolder(vfid)
-        with pytest.raises(OSError) as exc:
-            with open(vol.mangle_vfpath(vfid) / "big", "wb") as f:
-                for _ in range(8):
-                    f.write(os.urandom(2**20))
-                    f.flush()
-                    os.fsync(f.fileno())
+        with pytest.raises(OSError) as exc, open(vol.mangle_vfpath(vfid) / "big", "wb") as f:
+            for _ in range(8):
+                f.write(os.urandom(2**20))
+                f.flush()
+                os.fsync(f.fileno())
         assert exc.value.errno in (errno.EDQUOT, errno.ENOSPC)
         await vol.shutdown()
     finally:

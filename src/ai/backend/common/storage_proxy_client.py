@@ -110,7 +110,7 @@ class StorageProxyManagerClient:
         self.manager_api = manager_api.rstrip("/")
         self.client_api = (client_api or "").rstrip("/")
         self._secret = secret
-        self._ssl: bool | None = None if ssl_verify else False
+        self._ssl = ssl_verify  # True: verify the proxy's certificate
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
 

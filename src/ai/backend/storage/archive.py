@@ -63,7 +63,7 @@ def _zip_date(mtime: float) -> tuple[int, int, int, int, int, int]:
 
 
 def write_zip(out: _QueueWriter, entries: Iterator[tuple[str, int | None]]) -> None:
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:  # type: ignore[arg-type]
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:  # type: ignore[call-overload]
         for arcname, fd in entries:
             if fd is None:
                 zf.writestr(zipfile.ZipInfo(arcname, _zip_date(time.time())), b"")

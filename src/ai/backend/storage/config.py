@@ -43,7 +43,7 @@ class DurationTrafaret(t.Trafaret):
             return timedelta(seconds=value)
         m = _DURATION_RE.match(str(value)) if isinstance(value, str) else None
         if m is None or float(m.group(1)) <= 0:
-            self._failure("expected a positive duration such as 1d, 12h, 30m or 3600", value=value)
+            raise t.DataError("expected a positive duration such as 1d, 12h, 30m or 3600", value=value, trafaret=self)
         return timedelta(seconds=float(m.group(1)) * _DURATION_UNITS[m.group(2)])
 
 
@@ -60,8 +60,9 @@ class UserIDTrafaret(t.Trafaret):
             try:
                 return grp.getgrnam(value).gr_gid if self.group else pwd.getpwnam(value).pw_uid
             except KeyError:
-                self._failure(f"no such {'group' if self.group else 'user'}: {value}", value=value)
-        self._failure("expected a numeric id or a name", value=value)
+                raise t.DataError(f"no such {'group' if self.group else 'user'}: {value}",
+                                  value=value, trafaret=self) from None
+        raise t.DataError("expected a numeric id or a name", value=value, trafaret=self)
 
 
 def _api_iv(*, manager: bool) -> t.Dict:
@@ -84,7 +85,7 @@ class OneOf(t.Trafaret):
 
     def check_and_return(self, value: Any) -> str:
         if value not in self.choices:
-            self._failure(f"expected one of: {', '.join(self.choices)}", value=value)
+            raise t.DataError(f"expected one of: {', '.join(self.choices)}", value=value, trafaret=self)
         return str(value)
 
 

@@ -26,7 +26,13 @@ from .. import __version__
 from ..archive import stream_zip
 from ..context import CTX_KEY, RootContext, ctx_of
 from ..errors import InvalidAPIParameters, StorageError, TusVersionUnsupported, UnsupportedMediaType
-from ..httprange import RangeNotSatisfiable, etag_of, if_range_matches, last_modified_of, parse_range
+from ..httprange import (
+    RangeNotSatisfiable,
+    etag_of,
+    if_range_matches,
+    last_modified_of,
+    parse_range,
+)
 from ..paths import opened
 from ..volumes.abc import EntryType
 from .common import Handler, problem_middleware

@@ -88,7 +88,7 @@ class VFolderIDTrafaret(t.Trafaret):
         try:
             return VFolderID.parse(value)
         except ValueError as e:
-            self._failure(str(e), value=value)
+            raise t.DataError(str(e), value=value, trafaret=self) from None
 
 
 class QuotaScopeIDTrafaret(t.Trafaret):
@@ -96,7 +96,7 @@ class QuotaScopeIDTrafaret(t.Trafaret):
         try:
             return QuotaScopeID.parse(value)
         except ValueError as e:
-            self._failure(str(e), value=value)
+            raise t.DataError(str(e), value=value, trafaret=self) from None
 
 
 def json_ok(data: Mapping[str, Any] | None = None, status: int = 200) -> web.Response:

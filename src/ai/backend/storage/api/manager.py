@@ -18,7 +18,14 @@ from .. import __version__
 from ..context import CTX_KEY, RootContext, ctx_of
 from ..errors import AuthorizationFailed, FileNotFound, InvalidAPIParameters, VFolderNotFound
 from ..volumes.abc import AbstractVolume, EntryType
-from .common import Handler, QuotaScopeIDTrafaret, VFolderIDTrafaret, json_ok, problem_middleware, read_json
+from .common import (
+    Handler,
+    QuotaScopeIDTrafaret,
+    VFolderIDTrafaret,
+    json_ok,
+    problem_middleware,
+    read_json,
+)
 
 AUTH_HEADER = "X-BackendAI-Storage-Auth-Token"
 

@@ -187,11 +187,13 @@ class AbstractVolume(ABC):
     @abstractmethod
     def capabilities(self) -> frozenset[VolumeCapability]: ...
 
+    @abstractmethod
     async def init(self) -> None:
         """Check the volume is usable; raise VolumeInitError with a clear message otherwise."""
 
+    @abstractmethod
     async def shutdown(self) -> None:
-        pass
+        """Finish background work (e.g. deletions) before the process exits."""
 
     def quota_scope_path(self, qsid: QuotaScopeID) -> Path:
         return self.path / qsid.pathname

@@ -118,18 +118,18 @@ class PosixFSOps(AbstractFSOps):
         parts = split_relpath(relpath)
         entries: list[DirEntry] = []
         truncated = False
-        with opened(self.open_root(vfid)) as root, opened(open_dir(root, parts)) as dfd:
-            with os.scandir(dfd) as it:
-                for entry in it:
-                    if len(entries) >= limit:
-                        truncated = True
-                        break
-                    try:
-                        st = os.stat(entry.name, dir_fd=dfd, follow_symlinks=False)
-                        target = os.readlink(entry.name, dir_fd=dfd) if stat.S_ISLNK(st.st_mode) else None
-                    except FileNotFoundError:
-                        continue
-                    entries.append(DirEntry.from_stat(entry.name, st, target))
+        with opened(self.open_root(vfid)) as root, opened(open_dir(root, parts)) as dfd, \
+                os.scandir(dfd) as it:
+            for entry in it:
+                if len(entries) >= limit:
+                    truncated = True
+                    break
+                try:
+                    st = os.stat(entry.name, dir_fd=dfd, follow_symlinks=False)
+                    target = os.readlink(entry.name, dir_fd=dfd) if stat.S_ISLNK(st.st_mode) else None
+                except FileNotFoundError:
+                    continue
+                entries.append(DirEntry.from_stat(entry.name, st, target))
         entries.sort(key=lambda e: e.filename)
         return DirListing(entries, truncated)
 

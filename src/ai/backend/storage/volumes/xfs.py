@@ -26,7 +26,7 @@ from ai.backend.common.storage_types import QuotaScopeID, VolumeCapability
 
 from ..errors import BackendError, QuotaScopeAlreadyExists, QuotaScopeNotEmpty, QuotaScopeNotFound
 from .abc import AbstractQuotaModel, QuotaUsage, VolumeInitError
-from .vfs import VfsVolume, in_thread, check_fits
+from .vfs import VfsVolume, check_fits, in_thread
 
 log = logging.getLogger(__name__)
 
@@ -121,10 +121,10 @@ def find_mount(path: Path, mountinfo: str | None = None) -> MountInfo:
         if len(fields) < 6 or len(tail) < 3:
             continue
         mnt = fields[4].encode().decode("unicode_escape")  # \040 for spaces
-        if real == mnt or real.startswith(mnt.rstrip("/") + "/"):
-            if best is None or len(mnt) >= len(str(best.mount_point)):
-                opts = frozenset(fields[5].split(",")) | frozenset(tail[2].split(","))
-                best = MountInfo(Path(mnt), tail[0], tail[1], opts)
+        inside = real == mnt or real.startswith(mnt.rstrip("/") + "/")
+        if inside and (best is None or len(mnt) >= len(str(best.mount_point))):
+            opts = frozenset(fields[5].split(",")) | frozenset(tail[2].split(","))
+            best = MountInfo(Path(mnt), tail[0], tail[1], opts)
     if best is None:
         raise VolumeInitError(f"cannot find the mount holding {path}")
     return best
