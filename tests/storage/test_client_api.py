@@ -75,6 +75,8 @@ async def test_upload_then_download(proxy: RunningProxy, vfolder: tuple[VFolderI
             assert r.headers["Accept-Ranges"] == "bytes"
             assert "data.bin" in r.headers["Content-Disposition"]
             assert "Last-Modified" in r.headers
+            assert r.headers["Access-Control-Allow-Origin"] == "*"  # browsers (the web UI) may read it
+            assert "Content-Range" in r.headers["Access-Control-Expose-Headers"]
             assert await r.read() == data
         async with http.head(dl.url, params={"token": dl.token}) as r:
             assert r.status == 200 and int(r.headers["Content-Length"]) == len(data)
@@ -139,6 +141,11 @@ async def test_tus_protocol_errors(proxy: RunningProxy, vfolder: tuple[VFolderID
     async with aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as http:
         async with http.options(tok.url) as r:
             assert r.status == 204 and r.headers["Tus-Version"] == "1.0.0"
+        async with http.options(tok.url, headers={"Origin": "https://webui.example",
+                                                  "Access-Control-Request-Method": "PATCH"}) as r:
+            assert r.status == 204
+            assert "Upload-Offset" in r.headers["Access-Control-Allow-Headers"]
+            assert "PATCH" in r.headers["Access-Control-Allow-Methods"]
         async with http.patch(tok.url, params=q, data=b"abc",
                               headers={"Content-Type": TUS["Content-Type"], "Upload-Offset": "0"}) as r:
             assert r.status == 412

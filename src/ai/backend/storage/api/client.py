@@ -55,18 +55,20 @@ log = logging.getLogger(__name__)
 
 
 @web.middleware
-async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Tokens ride in the URL (no cookies), so any origin may call; browsers need these."""
+async def cors_preflight_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer CORS preflights; the headers themselves are added by add_cors_headers."""
     if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
-        resp: web.StreamResponse = web.Response(status=204)
-    else:
-        resp = await handler(request)
-    if not resp.prepared:
-        resp.headers["Access-Control-Allow-Origin"] = "*"
-        resp.headers["Access-Control-Allow-Methods"] = "GET, HEAD, PATCH, OPTIONS"
-        resp.headers["Access-Control-Allow-Headers"] = _CORS_ALLOW_HEADERS
-        resp.headers["Access-Control-Expose-Headers"] = _CORS_EXPOSE_HEADERS
-    return resp
+        return web.Response(status=204)
+    return await handler(request)
+
+
+async def add_cors_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Tokens ride in the URL (no cookies), so any origin may call; browsers need these on
+    every response, also on streamed downloads (hence on_response_prepare, not a middleware)."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, PATCH, OPTIONS"
+    response.headers["Access-Control-Allow-Headers"] = _CORS_ALLOW_HEADERS
+    response.headers["Access-Control-Expose-Headers"] = _CORS_EXPOSE_HEADERS
 
 
 def _check_params(request: web.Request) -> str | None:
@@ -244,7 +246,8 @@ async def tus_patch(request: web.Request) -> web.Response:
 
 
 def create_app(ctx: RootContext) -> web.Application:
-    app = web.Application(middlewares=[cors_middleware, problem_middleware])
+    app = web.Application(middlewares=[cors_preflight_middleware, problem_middleware])
+    app.on_response_prepare.append(add_cors_headers)
     app[CTX_KEY] = ctx
     app.router.add_route("GET", "/", status)
     app.router.add_get("/download", download)  # also answers HEAD
