@@ -153,3 +153,45 @@ async def test_start_server_reports_bad_config_and_volumes(tmp_path: Path, etcd:
     proc, out = await _run_cli(path, wait_port=None)
     assert proc.returncode == 1
     assert any("volume 'second'" in line and "not XFS" in line for line in out), out
+
+
+async def test_client_api_over_tls(tmp_path: Path, etcd: Any, etcd_addr: Any, test_id: str) -> None:
+    """ssl-enabled: downloads (no sendfile under TLS) and uploads work over HTTPS."""
+    import subprocess
+
+    from ai.backend.common.types import HostPortPair
+    from ai.backend.storage.server import StorageProxyServer
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+                    "-days", "1", "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    path = write_config(tmp_path, etcd_addr, etcd.namespace, test_id, **{
+        "port = 6021 }": f'port = 6021 }}\nssl-enabled = true\nssl-cert = "{cert}"\nssl-privkey = "{key}"',
+    })
+    config = cfgmod.load(path)
+    for side in ("client", "manager"):
+        config["api"][side]["service-addr"] = HostPortPair("127.0.0.1", 0)
+    server = StorageProxyServer(config)
+    await server.start()
+    assert server.client_url.startswith("https://127.0.0.1:")
+    client = StorageProxyManagerClient(server.manager_url, config["api"]["manager"]["secret"],
+                                       client_api=server.client_url)
+    try:
+        vfid = VFolderID(QuotaScopeID(QuotaScopeType.USER, uuid.uuid4()), uuid.uuid4())
+        await client.create_folder("local", vfid)
+        data = os.urandom(3 * 2**20 + 5)
+        up = await client.issue_upload("local", vfid, "t.bin", len(data))
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
+            async with http.patch(up.url, params={"token": up.token}, data=data, ssl=False, headers={
+                    "Tus-Resumable": "1.0.0", "Upload-Offset": "0",
+                    "Content-Type": "application/offset+octet-stream"}) as r:
+                assert r.status == 204
+            dl = await client.issue_download("local", vfid, "t.bin")
+            async with http.get(dl.url, params={"token": dl.token}, ssl=False) as r:
+                assert r.status == 200 and await r.read() == data
+            async with http.get(dl.url, params={"token": dl.token}, ssl=False,
+                                headers={"Range": "bytes=1000-"}) as r:
+                assert r.status == 206 and await r.read() == data[1000:]
+    finally:
+        await client.close()
+        await server.stop()
