@@ -4,8 +4,15 @@ import uuid
 import pytest
 
 from ai.backend.common import msgpack
-from ai.backend.common.events import AbstractEvent, EventDelivery, event_class_for
-from ai.backend.common.events import agent, bgtask, kernel, session
+from ai.backend.common.events import (
+    AbstractEvent,
+    EventDelivery,
+    agent,
+    bgtask,
+    event_class_for,
+    kernel,
+    session,
+)
 
 CATALOG = [
     cls
