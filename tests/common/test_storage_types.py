@@ -2,7 +2,12 @@ import uuid
 
 import pytest
 
-from ai.backend.common.storage_types import QuotaScopeID, QuotaScopeType, VFolderID, split_volume_host
+from ai.backend.common.storage_types import (
+    QuotaScopeID,
+    QuotaScopeType,
+    VFolderID,
+    split_volume_host,
+)
 
 
 def test_quota_scope_id_roundtrip() -> None:
