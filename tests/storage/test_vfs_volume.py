@@ -217,3 +217,22 @@ async def test_missing_vfolder(volume: VfsVolume) -> None:
         await volume.fsops.scandir(ghost, ".", limit=10)
     with pytest.raises(VFolderNotFound):
         await volume.get_usage(ghost)
+
+
+async def test_fifos_never_block(volume: VfsVolume, vfid: VFolderID) -> None:
+    """A user may leave a fifo where a file was: opening it must not hang a proxy thread."""
+    root = volume.mangle_vfpath(vfid)
+    (root / "d").mkdir()
+    (root / "d" / "real.txt").write_text("ok")
+    os.mkfifo(root / "d" / "pipe")
+    with pytest.raises(InvalidAPIParameters, match="not a regular file"):
+        await asyncio.wait_for(volume.fsops.open_file(vfid, "d/pipe"), 5)
+    names = []
+    for name, fd in volume.fsops.walk_for_archive(vfid, "d"):
+        names.append(name)
+        if fd is not None:
+            os.close(fd)
+    assert names == ["real.txt"]
+    dst = new_vfid()
+    await asyncio.wait_for(volume.clone_vfolder(vfid, volume, dst), 5)
+    assert os.listdir(volume.mangle_vfpath(dst) / "d") == ["real.txt"]

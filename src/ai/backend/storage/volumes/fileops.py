@@ -207,7 +207,7 @@ class PosixFSOps(AbstractFSOps):
     def _open_file(self, vfid: VFolderID, relpath: str) -> OpenedFile:
         parts = split_relpath(relpath, allow_root=False)
         with opened(self.open_root(vfid)) as root:
-            fd = open_beneath(root, parts, os.O_RDONLY)
+            fd = open_beneath(root, parts, os.O_RDONLY | os.O_NONBLOCK)  # a fifo must not block us
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             os.close(fd)

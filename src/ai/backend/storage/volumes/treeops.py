@@ -14,6 +14,22 @@ from dataclasses import dataclass
 
 _OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _COPY_CHUNK = 64 * 1024 * 1024
+# O_NONBLOCK: a fifo swapped in for a file must not block the open (regular files ignore it)
+_OPEN_FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+def open_regular_file(name: str, dir_fd: int) -> int | None:
+    """Open a regular file without following symlinks; None if it is anything else now."""
+    try:
+        fd = os.open(name, _OPEN_FILE, dir_fd=dir_fd)
+    except OSError as e:
+        if e.errno in (errno.ENOENT, errno.ELOOP, errno.ENXIO):
+            return None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    return fd
 
 
 @dataclass
@@ -124,12 +140,9 @@ def _copy_loop(stack: list[tuple[int, int]], copied: TreeUsage, owner: tuple[int
                         continue
                     stack.append((sub, dsub))
                 elif stat.S_ISREG(st.st_mode):
-                    try:
-                        s = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=sfd)
-                    except OSError as e:
-                        if e.errno in (errno.ENOENT, errno.ELOOP):
-                            continue
-                        raise
+                    s = open_regular_file(name, sfd)
+                    if s is None:
+                        continue
                     try:
                         d = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                                     0o600, dir_fd=dfd)
@@ -181,13 +194,9 @@ def _walk_one(fd: int, pfx: str, stack: list[tuple[int, str]]) -> Iterator[tuple
                     subdirs.append((sub, f"{arcname}/"))
                     yield f"{arcname}/", None
             elif stat.S_ISREG(st.st_mode):
-                try:
-                    ffd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
-                except OSError as e:
-                    if e.errno in (errno.ENOENT, errno.ELOOP):
-                        continue
-                    raise
-                yield arcname, ffd
+                ffd = open_regular_file(name, fd)
+                if ffd is not None:
+                    yield arcname, ffd
     finally:
         os.close(fd)
         stack.extend(reversed(subdirs))  # closed by walk_files, also when it stops early
