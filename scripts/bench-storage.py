@@ -7,6 +7,7 @@ Starts a real storage proxy (`backend.ai storage start-server`, vfs volume under
 ephemeral ports, a throwaway etcd namespace on the halfstack's etcd), then per run:
   copy      shutil.copyfile of the source file on the same disk (in-kernel copy: the baseline)
   copy-rw   the same copy with read()/write() of 4 MiB buffers (user space, as a receiver does)
+  copy-sync shutil.copyfile + fsync (durable, as the proxy makes every completed upload)
   upload    tus PATCHes of --chunk bytes from offset 0, as the official client sends them
   download  one GET streamed into a local file
 and prints the median MB/s (1 MB = 10^6 bytes) of each and the proxy/copy ratios. All three
@@ -146,7 +147,8 @@ async def main() -> None:
                             start_new_session=True)
     client = StorageProxyManagerClient(f"http://127.0.0.1:{mport}", f"bench-manager-secret-{nonce}",
                                        client_api=f"http://127.0.0.1:{cport}", timeout=600)
-    results: dict[str, list[float]] = {"copy": [], "copy-rw": [], "upload": [], "download": []}
+    results: dict[str, list[float]] = {"copy": [], "copy-rw": [], "copy-sync": [], "upload": [],
+                                        "download": []}
     try:
         for _ in range(100):
             try:
@@ -170,6 +172,12 @@ async def main() -> None:
             copy_rw(src, copy_dst)
             results["copy-rw"].append(mbps(size, time.perf_counter() - t0))
             copy_dst.unlink()
+            t0 = time.perf_counter()
+            shutil.copyfile(src, copy_dst)
+            with open(copy_dst, "rb+") as f:
+                os.fsync(f.fileno())
+            results["copy-sync"].append(mbps(size, time.perf_counter() - t0))
+            copy_dst.unlink()
 
             tok = await client.issue_upload("bench", vfid, f"up-{run}.bin", size)
             t0 = time.perf_counter()
@@ -189,7 +197,7 @@ async def main() -> None:
         med = {k: statistics.median(v) for k, v in results.items()}
         print("median: " + " | ".join(f"{k} {v:.0f} MB/s" for k, v in med.items()))
         for k in ("upload", "download"):
-            print(f"proxy {k}: {med[k] / med['copy']:.2f}x copy, {med[k] / med['copy-rw']:.2f}x copy-rw")
+            print(f"proxy {k}: " + ", ".join(f"{med[k] / med[b]:.2f}x {b}" for b in ("copy", "copy-rw", "copy-sync")))
         await client.delete_folder("bench", vfid)
     finally:
         await client.close()
