@@ -334,3 +334,17 @@ async def test_concurrent_patch_is_refused(proxy: RunningProxy, vfolder: tuple[V
                 assert (await problem(r))["type"].endswith("/storage/upload-busy")
     finally:
         writer.close()
+
+
+async def test_concurrent_uploads_cannot_overbook_a_quota(proxy: RunningProxy) -> None:
+    c = proxy.client
+    qsid = QuotaScopeID(QuotaScopeType.PROJECT, uuid.uuid4())
+    await c.create_quota_scope("local", qsid, 2 * 2**20)
+    vfid = VFolderID(qsid, uuid.uuid4())
+    await c.create_folder("local", vfid)
+    results = await asyncio.gather(*(c.issue_upload("local", vfid, f"f{i}.bin", 1_500_000) for i in range(4)),
+                                   return_exceptions=True)
+    ok = [r for r in results if isinstance(r, TransferToken)]
+    refused = [r for r in results if isinstance(r, StorageProxyError)]
+    assert len(ok) == 1 and len(refused) == 3
+    assert all(r.status == 413 for r in refused)

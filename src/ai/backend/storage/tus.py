@@ -20,7 +20,8 @@ import json
 import logging
 import os
 import stat
-from collections.abc import AsyncIterator
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -104,6 +105,8 @@ class UploadSessions:
     def __init__(self, volumes: VolumePool, *, max_upload_size: int) -> None:
         self.volumes = volumes
         self.max_upload_size = max_upload_size
+        # one creation at a time per quota scope, so two requests cannot both take the last space
+        self._scope_locks: dict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
 
     # --- paths --------------------------------------------------------------------------
 
@@ -163,9 +166,15 @@ class UploadSessions:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self._check_target, volume, token)
         upload_dir, rec_path, part_path = self._paths(volume, token)
-        await volume.quota_model.ensure_quota_scope(token.vfid.quota_scope_id)
-        reserved = await loop.run_in_executor(None, self._reserved_bytes, upload_dir, token.session)
-        await volume.quota_model.ensure_space(token.vfid.quota_scope_id, token.size, reserved)
+        qsid = token.vfid.quota_scope_id
+        async with self._scope_locks[(volume.name, str(qsid))]:
+            await volume.quota_model.ensure_quota_scope(qsid)
+            reserved = await loop.run_in_executor(None, self._reserved_bytes, upload_dir, token.session)
+            await volume.quota_model.ensure_space(qsid, token.size, reserved)
+            await self._record(volume, token, upload_dir, rec_path, part_path)
+
+    async def _record(self, volume: AbstractVolume, token: UploadToken, upload_dir: Path,
+                      rec_path: Path, part_path: Path) -> None:
         record = SessionRecord(str(token.vfid), token.relpath, token.size, token.expires_at.timestamp())
 
         def _create() -> None:
@@ -178,12 +187,12 @@ class UploadSessions:
                 record.completed = True
                 _write_record(rec_path, record)
 
-        await loop.run_in_executor(None, self._guard, token.relpath, _create)
+        await asyncio.get_running_loop().run_in_executor(None, self._guard, token.relpath, _create)
 
     @staticmethod
-    def _guard(relpath: str, fn: object) -> None:
+    def _guard(relpath: str, fn: Callable[[], None]) -> None:
         try:
-            fn()  # type: ignore[operator]
+            fn()
         except StorageError:
             raise
         except UnsafePathError as e:
