@@ -1,0 +1,1 @@
+"""The manager-facing and client-facing HTTP APIs."""
