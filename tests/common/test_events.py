@@ -301,3 +301,22 @@ def test_event_names_are_unique() -> None:
 def test_connect_accepts_string_address() -> None:
     client = connect("127.0.0.1:8110")
     assert client.connection_pool.connection_kwargs["port"] == 8110
+
+
+async def test_broadcast_only_dispatcher_joins_no_group(redis_client, names) -> None:
+    got: list[str] = []
+
+    async def handler(ctx, source, ev: ConfigChanged) -> None:
+        got.append(ev.key)
+
+    d = EventDispatcher(redis_client, group=None, **names, block_ms=200)
+    with pytest.raises(TypeError, match="broadcast-only"):
+        d.consume(KernelThingHappened, None, handler)
+    d.subscribe(ConfigChanged, None, handler)
+    await d.start()
+    try:
+        await EventProducer(redis_client, **names).produce_event(ConfigChanged("x"))
+        await wait_for(lambda: got == ["x"])
+        assert not await redis_client.exists(names["stream_key"])  # no stream, no group made
+    finally:
+        await d.close()

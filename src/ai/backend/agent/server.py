@@ -21,9 +21,9 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from ai.backend.common import msgpack, redis_helper
+from ai.backend.common import redis_helper
 from ai.backend.common.etcd import AsyncEtcd
-from ai.backend.common.events import EventProducer, event_class_for
+from ai.backend.common.events import EventDispatcher, EventProducer
 from ai.backend.common.events.agent import (
     AgentStartedEvent,
     AgentTerminatedEvent,
@@ -43,53 +43,18 @@ class ResyncListener:
     """Broadcast do_agent_resync events -> an immediate heartbeat from the named agent(s)."""
 
     def __init__(self, redis: aioredis.Redis, channel: str) -> None:
-        self.redis = redis
-        self.channel = channel
         self.handlers: dict[str, Callable[[], Awaitable[None]]] = {}
-        self._task: asyncio.Task[None] | None = None
-        self._subscribed = asyncio.Event()
+        # broadcast-only: agents never join the manager's anycast consumer groups
+        self._dispatcher = EventDispatcher(redis, group=None, broadcast_channel=channel)
+        self._dispatcher.subscribe(DoAgentResyncEvent, None, self._on_resync)
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="agent-resync")
-        await asyncio.wait_for(self._subscribed.wait(), 10)
+        await self._dispatcher.start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self._dispatcher.close()
 
-    async def _loop(self) -> None:
-        while True:
-            pubsub = self.redis.pubsub()
-            try:
-                await pubsub.subscribe(self.channel)
-                self._subscribed.set()
-                while True:
-                    msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                    if msg is not None and msg.get("type") == "message":
-                        await self._dispatch(msg["data"])
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:
-                log.warning("resync listener failed (%r); resubscribing", e)
-                await asyncio.sleep(1.0)
-            finally:
-                try:
-                    await pubsub.aclose()
-                except Exception:
-                    pass
-
-    async def _dispatch(self, data: bytes) -> None:
-        try:
-            payload = msgpack.unpackb(data)
-            if payload.get("name") != DoAgentResyncEvent.name:
-                return
-            cls = event_class_for(DoAgentResyncEvent.name)
-            assert cls is not None
-            event: Any = cls.deserialize(msgpack.unpackb(payload["args"]))
-        except Exception:
-            log.warning("undecodable broadcast event")
-            return
+    async def _on_resync(self, context: None, source: str, event: DoAgentResyncEvent) -> None:
         targets = list(self.handlers) if event.agent_id is None else [event.agent_id]
         for agent_id in targets:
             handler = self.handlers.get(agent_id)

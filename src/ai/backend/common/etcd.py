@@ -169,22 +169,15 @@ class AsyncEtcd:
         self, prefix: str, *, ready: asyncio.Event | None = None
     ) -> AsyncIterator[WatchEvent]:
         """Yield changes under `prefix` until the caller stops iterating."""
-        watch = await self._client.watch_prefix(self._prefix(prefix))
-        if ready is not None:
-            ready.set()
-        try:
-            async for ev in watch:
-                deleted = ev.kind == "DELETE"
-                yield WatchEvent(
-                    key=self._strip(ev.kv.key),
-                    value=None if deleted else ev.kv.value.decode(self.encoding),
-                    deleted=deleted,
-                )
-        finally:
-            await watch.cancel()
+        async for ev in self._follow(await self._client.watch_prefix(self._prefix(prefix)), ready):
+            yield ev
 
     async def watch(self, key: str, *, ready: asyncio.Event | None = None) -> AsyncIterator[WatchEvent]:
-        watch = await self._client.watch(self._key(key))
+        """Yield changes of one key until the caller stops iterating."""
+        async for ev in self._follow(await self._client.watch(self._key(key)), ready):
+            yield ev
+
+    async def _follow(self, watch: Any, ready: asyncio.Event | None) -> AsyncIterator[WatchEvent]:
         if ready is not None:
             ready.set()
         try:

@@ -83,7 +83,7 @@ class EventDispatcher:
         self,
         redis: aioredis.Redis,
         *,
-        group: str,
+        group: str | None,
         consumer_id: str | None = None,
         stream_key: str = DEFAULT_STREAM,
         broadcast_channel: str = DEFAULT_CHANNEL,
@@ -95,6 +95,7 @@ class EventDispatcher:
     ) -> None:
         self.redis = redis
         self.group = group
+        self._group = group or ""  # the consumer group for Redis calls (anycast loops only)
         self.consumer_id = consumer_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.stream_key = stream_key
         self.broadcast_channel = broadcast_channel
@@ -115,6 +116,8 @@ class EventDispatcher:
         """Handle anycast events of this type in this process's consumer group."""
         if not event_cls.delivery & EventDelivery.ANYCAST:
             raise TypeError(f"{event_cls.__name__} is not delivered as anycast")
+        if self.group is None:
+            raise TypeError("a broadcast-only dispatcher (group=None) cannot consume anycast events")
         h = _Handler(context, handler, event_cls.name)
         self._consumers[event_cls.name].append(h)
         return h
@@ -136,12 +139,13 @@ class EventDispatcher:
     # --- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
-        await self._ensure_group()
-        self._tasks = [
-            asyncio.create_task(self._anycast_loop(), name=f"events-anycast-{self.group}"),
-            asyncio.create_task(self._claim_loop(), name=f"events-claim-{self.group}"),
-            asyncio.create_task(self._broadcast_loop(), name="events-broadcast"),
-        ]
+        self._tasks = [asyncio.create_task(self._broadcast_loop(), name="events-broadcast")]
+        if self.group is not None:  # group=None: a broadcast-only listener (e.g. agents)
+            await self._ensure_group()
+            self._tasks += [
+                asyncio.create_task(self._anycast_loop(), name=f"events-anycast-{self.group}"),
+                asyncio.create_task(self._claim_loop(), name=f"events-claim-{self.group}"),
+            ]
         await asyncio.wait_for(self._subscribed.wait(), timeout=10)
 
     async def close(self) -> None:
@@ -153,7 +157,7 @@ class EventDispatcher:
 
     async def _ensure_group(self) -> None:
         try:
-            await self.redis.xgroup_create(self.stream_key, self.group, id="$", mkstream=True)
+            await self.redis.xgroup_create(self.stream_key, self._group, id="$", mkstream=True)
         except ResponseError as e:
             if "BUSYGROUP" not in str(e):
                 raise
@@ -165,7 +169,7 @@ class EventDispatcher:
         while not self._closing:
             try:
                 reply: Any = await self.redis.xreadgroup(
-                    self.group, self.consumer_id, {self.stream_key: ">"},
+                    self._group, self.consumer_id, {self.stream_key: ">"},
                     count=self.batch_size, block=self.block_ms,
                 )
                 for _stream, messages in reply or []:
@@ -188,7 +192,7 @@ class EventDispatcher:
         last_id: Any = "0"
         while True:
             reply: Any = await self.redis.xreadgroup(
-                self.group, self.consumer_id, {self.stream_key: last_id}, count=self.batch_size
+                self._group, self.consumer_id, {self.stream_key: last_id}, count=self.batch_size
             )
             messages = reply[0][1] if reply else []
             if not messages:
@@ -198,7 +202,7 @@ class EventDispatcher:
                 if fields:
                     await self._dispatch_anycast(msg_id, fields)
                 else:  # trimmed from the stream meanwhile
-                    await self.redis.xack(self.stream_key, self.group, msg_id)
+                    await self.redis.xack(self.stream_key, self._group, msg_id)
 
     async def _dispatch_anycast(self, msg_id: bytes, fields: dict[bytes, bytes]) -> None:
         name = fields[b"name"].decode()
@@ -208,7 +212,7 @@ class EventDispatcher:
                 event = self._decode(name, fields[b"args"])
             except Exception:
                 log.exception("undecodable event %s (%s); dropping it", name, msg_id)
-                await self.redis.xack(self.stream_key, self.group, msg_id)
+                await self.redis.xack(self.stream_key, self._group, msg_id)
                 return
             source = fields.get(b"source", b"").decode()
             for h in handlers:
@@ -220,7 +224,7 @@ class EventDispatcher:
                     log.exception("handler %s failed for event %s (%s); it will be redelivered",
                                   getattr(h.func, "__qualname__", h.func), name, msg_id.decode())
                     return  # not acknowledged: stays pending for a retry
-        await self.redis.xack(self.stream_key, self.group, msg_id)
+        await self.redis.xack(self.stream_key, self._group, msg_id)
 
     async def _claim_loop(self) -> None:
         while not self._closing:
@@ -235,7 +239,7 @@ class EventDispatcher:
     async def claim_stale(self) -> int:
         """Take over events that stayed unacknowledged for `claim_idle`; returns how many."""
         pending: Any = await self.redis.xpending_range(
-            self.stream_key, self.group, min="-", max="+", count=self.batch_size,
+            self.stream_key, self._group, min="-", max="+", count=self.batch_size,
             idle=self.claim_idle_ms,
         )
         if not pending:
@@ -249,7 +253,7 @@ class EventDispatcher:
         if not retry_ids:
             return 0
         claimed: Any = await self.redis.xclaim(
-            self.stream_key, self.group, self.consumer_id, self.claim_idle_ms, list(retry_ids)  # type: ignore[arg-type]
+            self.stream_key, self._group, self.consumer_id, self.claim_idle_ms, list(retry_ids)  # type: ignore[arg-type]
         )
         count = 0
         for msg_id, fields in claimed:
@@ -257,7 +261,7 @@ class EventDispatcher:
                 count += 1
                 await self._dispatch_anycast(msg_id, fields)
             else:  # trimmed from the stream meanwhile
-                await self.redis.xack(self.stream_key, self.group, msg_id)
+                await self.redis.xack(self.stream_key, self._group, msg_id)
         return count
 
     async def _dead_letter(self, msg_id: bytes, deliveries: int) -> None:
@@ -267,7 +271,7 @@ class EventDispatcher:
             log.error("event %s (%s) failed %d times; moved to %s.dead",
                       fields.get(b"name", b"?").decode(), msg_id.decode(), deliveries, self.stream_key)
             await self.redis.xadd(f"{self.stream_key}.dead", fields, maxlen=10_000, approximate=True)
-        await self.redis.xack(self.stream_key, self.group, msg_id)
+        await self.redis.xack(self.stream_key, self._group, msg_id)
 
     # --- broadcast ------------------------------------------------------------------------
 
