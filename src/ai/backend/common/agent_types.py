@@ -24,6 +24,7 @@ class Mount(TypedDict):
     kernel_path: str                    # absolute path in the container (/home/work/NAME)
     permission: MountPermission
     name: NotRequired[str]              # the vfolder name, for display
+    vfolder_id: NotRequired[str]        # the vfolder's UUID (the manager finds live mounts by it)
 
 
 class ClusterInfo(TypedDict):

@@ -94,6 +94,11 @@ class ObjectNotFound(BackendError):
         super().__init__(msg or (f"No such {object_name}." if object_name else None), **kwargs)
 
 
+class VFolderNotFound(ObjectNotFound):
+    error_type = "vfolder-not-found"
+    error_title = "Virtual folder not found."
+
+
 class NotFoundRoute(BackendError):
     status_code = 404
     error_type = "not-found"
@@ -111,6 +116,23 @@ class Conflict(BackendError):
     status_code = 409
     error_type = "conflict"
     error_title = "The request conflicts with the current state."
+
+
+class VFolderAlreadyExists(Conflict):
+    error_type = "vfolder-already-exists"
+    error_title = "Virtual folder already exists."
+
+
+class VFolderBusy(Conflict):
+    error_type = "vfolder-busy"
+    error_title = "The virtual folder is in use or not ready for this operation."
+
+
+# 413
+class QuotaExceeded(BackendError):
+    status_code = 413
+    error_type = "quota-exceeded"
+    error_title = "The storage quota would be exceeded."
 
 
 # 429

@@ -43,6 +43,11 @@ API_MODULES: list[str] = [
     "acl",
     "logs",
     "admin",
+    # vfolders: the static /folders/_/... and /folders/invitations/... routes come first
+    "vfolder_hosts",
+    "vfolder_sharing",
+    "vfolder",
+    "vfolder_files",
 ]
 
 

@@ -28,13 +28,15 @@ from .resource_preset import ResourcePresetMutations, ResourcePresetQueries
 from .scaling_group import ScalingGroupInput, ScalingGroupMutations, ScalingGroupQueries
 from .session import SessionQueries
 from .user import UserMutations, UserQueries
+from .vfolder import VFolderQueries
 
 log = logging.getLogger(__name__)
 
 
 class Query(
     DomainQueries, GroupQueries, UserQueries, KeyPairQueries, PolicyQueries, ResourcePresetQueries,
-    ScalingGroupQueries, AgentQueries, ImageQueries, SessionQueries, ACLQueries, graphene.ObjectType,
+    ScalingGroupQueries, AgentQueries, ImageQueries, SessionQueries, ACLQueries, VFolderQueries,
+    graphene.ObjectType,
 ):
     pass
 
