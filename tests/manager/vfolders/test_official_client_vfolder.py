@@ -83,7 +83,7 @@ class FlakyProxy:
         self.requests: list[bytes] = []
         self.responses: list[bytes] = []
         self.connections = 0
-        self.server: asyncio.AbstractServer | None = None
+        self.server: asyncio.Server | None = None
 
     async def start(self) -> int:
         self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from ..context import ROOT_CTX
 from ..errors import InvalidAPIParameters
+from ..models import VFolderPermission, VFolderUsageMode
 from ..services import vfolders
 from ..services.storage_proxies import close_storage_proxies
 from .utils import (
@@ -55,8 +56,8 @@ async def create(request: web.Request, params: dict[str, Any]) -> web.Response:
     group = params["group"] or params.get("group_id") or params.get("groupId") or None
     spec = vfolders.NewVFolder(
         name=params["name"], host=params["host"] or None, group=group,
-        usage_mode=params["usage_mode"] or vfolders.VFolderUsageMode.GENERAL,
-        permission=params["permission"] or vfolders.VFolderPermission.READ_WRITE,
+        usage_mode=params["usage_mode"] or VFolderUsageMode.GENERAL,
+        permission=params["permission"] or VFolderPermission.READ_WRITE,
         quota=params["quota"], cloneable=params["cloneable"],
     )
     return json_response(await vfolders.create(root_ctx(request), accessor(request), spec), status=201)
@@ -135,7 +136,7 @@ async def clone(request: web.Request, params: dict[str, Any]) -> web.Response:
     item = await vfolders.clone(
         root_ctx(request), accessor(request), request.match_info["name"], target_name=params["target_name"],
         target_host=params["target_host"] or None,
-        usage_mode=params["usage_mode"] or vfolders.VFolderUsageMode.GENERAL,
-        permission=params["permission"] or vfolders.VFolderPermission.READ_WRITE, cloneable=params["cloneable"],
+        usage_mode=params["usage_mode"] or VFolderUsageMode.GENERAL,
+        permission=params["permission"] or VFolderPermission.READ_WRITE, cloneable=params["cloneable"],
     )
     return json_response(item, status=201)

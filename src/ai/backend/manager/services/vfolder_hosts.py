@@ -72,7 +72,7 @@ async def allowed_hosts(conn: AsyncConnection, acc: Accessor, *,
         group_query = sa.select(groups.c.allowed_vfolder_hosts).where(groups.c.id.in_(member_groups(acc.user_uuid)))
     else:
         group_query = sa.select(groups.c.allowed_vfolder_hosts).where(groups.c.id.in_(list(group_ids)))
-    group_raws = (await conn.execute(group_query)).scalars().all()
+    group_raws: list[Any] = list((await conn.execute(group_query)).scalars().all())
     return merge(parse_host_map(domain_raw), parse_host_map(policy_raw), *(parse_host_map(g) for g in group_raws))
 
 

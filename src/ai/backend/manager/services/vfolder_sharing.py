@@ -84,9 +84,9 @@ async def invite(ctx: RootContext, acc: Accessor, name: str, perm: VFolderPermis
         unknown = sorted(set(emails) - set(found))
         if unknown:
             raise ObjectNotFound(f"no active user in domain {acc.domain_name!r} with email {', '.join(unknown)}")
-        shared = set((await conn.execute(sa.select(vfolder_permissions.c.user).where(
+        shared: set[uuid.UUID] = set((await conn.execute(sa.select(vfolder_permissions.c.user).where(
             vfolder_permissions.c.vfolder == a.id))).scalars().all())
-        pending = set((await conn.execute(sa.select(vfolder_invitations.c.invitee).where(
+        pending: set[str] = set((await conn.execute(sa.select(vfolder_invitations.c.invitee).where(
             (vfolder_invitations.c.vfolder == a.id) & (vfolder_invitations.c.state == _PENDING)))).scalars().all())
         invited: list[str] = []
         for email, user in found.items():
@@ -154,7 +154,7 @@ async def update_invitation(ctx: RootContext, acc: Accessor, inv_id: uuid.UUID, 
         inv = await _pending_invitation(conn, inv_id)
         if inv.inviter != acc.email:
             raise ObjectNotFound(f"no pending vfolder invitation {inv_id} sent by you")
-        host = (await conn.execute(sa.select(vfolders.c.host).where(vfolders.c.id == inv.vfolder))).scalar_one()
+        host: str = (await conn.execute(sa.select(vfolders.c.host).where(vfolders.c.id == inv.vfolder))).scalar_one()
         await require_host_permission(conn, acc, host, VFolderHostPermission.SET_USER_PERM)
         await conn.execute(sa.update(vfolder_invitations).where(vfolder_invitations.c.id == inv_id)
                            .values(permission=perm))

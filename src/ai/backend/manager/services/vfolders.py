@@ -19,7 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ai.backend.common.storage_proxy_client import StorageProxyError
 
 from ..context import RootContext
-from ..errors import Conflict, Forbidden, InvalidAPIParameters, ObjectNotFound, VFolderBusy, VFolderNotFound
+from ..errors import (
+    Conflict,
+    Forbidden,
+    InvalidAPIParameters,
+    ObjectNotFound,
+    VFolderBusy,
+    VFolderNotFound,
+)
 from ..models import (
     VFolderHostPermission,
     VFolderOwnershipType,
