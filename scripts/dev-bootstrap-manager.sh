@@ -3,15 +3,20 @@
 # after ./manager.toml exists). Idempotent and quick on re-runs: every step first checks
 # (with psql / etcdctl / docker) whether its result is already there.
 #
-#   scripts/dev-bootstrap-manager.sh [path/to/manager.toml]
+#   scripts/dev-bootstrap-manager.sh [path/to/manager.toml [path/to/storage-proxy.toml]]
 #
 # 1. etcd: config/redis/addr (the halfstack Redis) in the manager's namespace
 # 2. database: `mgr schema oneshot` when the schema is missing
 # 3. fixtures: example keypairs (superadmin, user, domain admin) and resource presets
 # 4. images: `mgr image rescan` from the local Docker daemon, and the alias "python"
+# 5. vfolders (when storage-proxy.toml exists): user and project vfolder types
+#    (volumes/_types), and every volume of the storage proxy allowed with all actions for
+#    the default domain, project and keypair resource policy (the install guide's
+#    allowed_vfolder_hosts step). The proxy registers volumes/proxies/NAME itself on start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONFIG="${1:-manager.toml}"
+STORAGE_CONFIG="${2:-${BACKEND_STORAGE_CONFIG:-storage-proxy.toml}}"
 [ -f "$CONFIG" ] || { echo "[bootstrap] $CONFIG not found (copy configs/manager/halfstack.toml)" >&2; exit 1; }
 REDIS_ADDR="${BACKEND_REDIS_ADDR:-127.0.0.1:8110}"
 KERNEL_IMAGE="${BACKEND_KERNEL_IMAGE:-cr.backend.ai/stable/python:3.11-debian12}"
@@ -77,5 +82,39 @@ elif [ "$(sql "SELECT count(*) FROM images WHERE name = '$KERNEL_IMAGE' AND conf
 fi
 if [ -n "$image_id" ] && [ "$(sql "SELECT count(*) FROM image_aliases a JOIN images i ON a.image = i.id WHERE a.alias = 'python' AND i.name = '$KERNEL_IMAGE'")" = "0" ]; then
   "${MGR[@]}" image alias python "$KERNEL_IMAGE"
+fi
+# 5. vfolders
+if [ -f "$STORAGE_CONFIG" ]; then
+  eval "$(./py - "$STORAGE_CONFIG" <<'PY'
+import shlex, sys, tomllib
+cfg = tomllib.load(open(sys.argv[1], "rb"))
+sp = cfg.get("storage-proxy", {})
+proxy = sp.get("proxy-name") or sp.get("node-id") or ""
+hosts = " ".join(f"{proxy}:{v}" for v in cfg.get("volume", {}))
+print(f"export SP_NS={shlex.quote(str(cfg.get('etcd', {}).get('namespace', 'local')))}")
+print(f"export SP_HOSTS={shlex.quote(hosts)}")
+PY
+)"
+  if [ "$SP_NS" != "$ETCD_NS" ]; then
+    echo "[bootstrap] warning: $STORAGE_CONFIG registers in etcd namespace '$SP_NS', the manager reads '$ETCD_NS'" >&2
+  fi
+  for kind in user group; do
+    if [ -z "$(ETCDCTL_API=3 etcdctl --endpoints "$ETCD_ENDPOINT" get --keys-only "/sorna/$ETCD_NS/volumes/_types/$kind" 2>/dev/null)" ]; then
+      echo "[bootstrap] etcd: volumes/_types/$kind"
+      "${MGR[@]}" etcd put "volumes/_types/$kind" ""
+    fi
+  done
+  perms='["create-vfolder", "modify-vfolder", "delete-vfolder", "mount-in-session", "upload-file", "download-file", "invite-others", "set-user-specific-permission"]'
+  for host in $SP_HOSTS; do
+    for target in "domains|name = 'default'" \
+                  "groups|name = 'default' AND domain_name = 'default'" \
+                  "keypair_resource_policies|name = 'default'"; do
+      table=${target%%|*} where="${target#*|} AND NOT allowed_vfolder_hosts ? '$host'"
+      if [ "$(sql "SELECT count(*) FROM $table WHERE $where")" != "0" ]; then
+        echo "[bootstrap] allowing vfolder host $host in $table (default)"
+        psql -qtAX -v ON_ERROR_STOP=1 -c "UPDATE $table SET allowed_vfolder_hosts = allowed_vfolder_hosts || jsonb_build_object('$host', '$perms'::jsonb) WHERE $where" >/dev/null
+      fi
+    done
+  done
 fi
 echo "[bootstrap] manager state ready (database $PGDATABASE, etcd namespace $ETCD_NS)"
