@@ -193,3 +193,25 @@ async def test_graphql_vfolder_list(vf: Any, user: SignedClient, admin: SignedCl
     assert body["data"]["vfolder_list"]["total_count"] == 2
     own = await user.gql("query { vfolder_own_list(limit: 10, offset: 0) { items { name } total_count } }")
     assert own["data"]["vfolder_own_list"]["items"] == [{"name": "gq1"}]
+
+
+async def test_admin_views_and_superadmin_delete_by_id(vf: Any, user: SignedClient, admin: SignedClient,
+                                                       domain_admin: SignedClient) -> None:
+    item = await _create(user, "users-own")
+    await _create(user, "second")
+    resp = await domain_admin.request("GET", "/folders", json_body={"owner_user_email": "user@lablup.com"})
+    assert resp.status == 200 and sorted(f["name"] for f in resp.body) == ["second", "users-own"]
+    resp = await user.request("GET", "/folders", json_body={"owner_user_email": "admin@lablup.com"})
+    assert resp.status == 403
+    resp = await domain_admin.request("GET", "/folders", json_body={"owner_user_email": "ghost@lablup.com"})
+    assert resp.status == 404
+    resp = await user.request("GET", "/folders", params={"group_id": "2de2b969-1d04-48a6-af16-0bc8adb3c831"})
+    assert sorted(f["name"] for f in resp.body) == ["second", "users-own"]
+    # a domain admin cannot delete a user's vfolder; a superadmin can, by id
+    resp = await domain_admin.request("DELETE", "/folders", json_body={"id": item["id"]})
+    assert resp.status == 404
+    resp = await admin.request("DELETE", "/folders", json_body={"id": item["id"]})
+    assert resp.status == 204
+    assert [f["name"] for f in (await user.request("GET", "/folders")).body] == ["second"]
+    resp = await admin.request("DELETE", "/folders", json_body={"id": "not-a-uuid"})
+    assert resp.status == 400

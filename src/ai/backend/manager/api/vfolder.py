@@ -68,13 +68,17 @@ async def create(request: web.Request, params: dict[str, Any]) -> web.Response:
 @check_params(t.Dict({
     t.Key("all", default=False): t.ToBool,
     t.Key("group_id", optional=True): t.Null | ToUUID(), t.Key("groupId", optional=True): t.Null | ToUUID(),
+    t.Key("owner_user_email", optional=True): t.Null | t.Email,
+    t.Key("ownerUserEmail", optional=True): t.Null | t.Email,
 }).allow_extra("*"))
 async def list_folders(request: web.Request, params: dict[str, Any]) -> web.Response:
     if params["all"]:
         raise InvalidAPIParameters("all=true is not supported; admins list every vfolder with the "
                                    "vfolder_list GraphQL query")
     group_id = params.get("group_id") or params.get("groupId")
-    return json_response(await vfolders.list_folders(root_ctx(request), accessor(request), group_id=group_id))
+    owner_email = params.get("owner_user_email") or params.get("ownerUserEmail")
+    return json_response(await vfolders.list_folders(root_ctx(request), accessor(request), group_id=group_id,
+                                                     owner_email=owner_email))
 
 
 @routes.delete("/folders")
@@ -82,7 +86,7 @@ async def list_folders(request: web.Request, params: dict[str, Any]) -> web.Resp
 @server_status_required()
 @check_params(t.Dict({t.Key("id"): ToUUID()}).allow_extra("*"))
 async def delete_by_id(request: web.Request, params: dict[str, Any]) -> web.Response:
-    await vfolders.delete(root_ctx(request), accessor(request), str(params["id"]))
+    await vfolders.delete(root_ctx(request), accessor(request), str(params["id"]), by_id=params["id"])
     return web.Response(status=204)
 
 

@@ -28,6 +28,7 @@ from ..errors import (
     VFolderNotFound,
 )
 from ..models import (
+    UserRole,
     VFolderHostPermission,
     VFolderOwnershipType,
     VFolderPermission,
@@ -50,6 +51,7 @@ from .vfolder_access import (
     quota_scope_of,
     resolve,
     resolve_by_id,
+    resolve_privileged,
     vfid_of,
 )
 from .vfolder_hosts import require_host_permission
@@ -148,14 +150,29 @@ class _Row:
     quota_scope_id: str
 
 
-async def list_folders(ctx: RootContext, acc: Accessor, *, group_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
-    """Own, shared and project vfolders (only those of `group_id` when given, plus user ones)."""
+async def list_folders(ctx: RootContext, acc: Accessor, *, group_id: uuid.UUID | None = None,
+                       owner_email: str | None = None) -> list[dict[str, Any]]:
+    """Own, shared and project vfolders (only those of `group_id` when given, plus user ones).
+    Admins may list what another user of their domain reaches (`owner_email`)."""
+    if owner_email is not None and owner_email != acc.email:
+        acc = await _other_user(ctx, acc, owner_email)
     where = None
     if group_id is not None:
         where = (vfolders.c.group == group_id) | (vfolders.c.ownership_type == VFolderOwnershipType.USER)
     async with ctx.db.connect() as conn:
         found = await list_accessible(conn, acc, where=where)
     return [item_json(a) for a in found]
+
+
+async def _other_user(ctx: RootContext, acc: Accessor, email: str) -> Accessor:
+    async with ctx.db.connect() as conn:
+        row = (await conn.execute(sa.select(users.c.uuid, users.c.email, users.c.domain_name)
+                                  .where(users.c.email == email))).first()
+    if row is None or not acc.administers(row.domain_name):
+        if not acc.is_admin:
+            raise Forbidden("only admins can list another user's vfolders")
+        raise ObjectNotFound(f"no user with email {email!r} in your domain")
+    return Accessor(row.uuid, row.email, row.domain_name, UserRole.USER, "", "")
 
 
 async def info(ctx: RootContext, acc: Accessor, name: str) -> dict[str, Any]:
@@ -203,10 +220,14 @@ async def update_options(ctx: RootContext, acc: Accessor, name: str, *, cloneabl
             await conn.execute(sa.update(vfolders).where(vfolders.c.id == a.id).values(**values))
 
 
-async def delete(ctx: RootContext, acc: Accessor, name_or_id: str) -> None:
-    """Owners (and holders of a 'wd' share) delete; refused while a live session mounts it."""
+async def delete(ctx: RootContext, acc: Accessor, name_or_id: str, *, by_id: uuid.UUID | None = None) -> None:
+    """Owners (and holders of a 'wd' share) delete; refused while a live session mounts it.
+    Given `by_id`, superadmins may delete any vfolder."""
     async with ctx.db.begin() as conn:
-        a = await resolve(conn, acc, name_or_id, for_update=True)
+        if by_id is not None:
+            a = await resolve_privileged(conn, acc, by_id, for_update=True)
+        else:
+            a = await resolve(conn, acc, name_or_id, for_update=True)
         if not (a.is_owner or a.allows(VFolderPermission.RW_DELETE)):
             raise Forbidden(f"only the owner of vfolder {a.name!r} can delete it")
         # DELETE_ONGOING too: a deletion interrupted midway can be repeated (it is idempotent).
