@@ -24,6 +24,7 @@ from ai.backend.common.etcd import AsyncEtcd
 from ai.backend.common.events import EventDispatcher, EventProducer
 from ai.backend.common.lock import AbstractDistributedLock, FileLock, PgAdvisoryLock
 
+from .agent_client import AgentRPCPool
 from .config import SharedConfig
 from .models.dbutils import create_engine, url_from_config
 
@@ -54,6 +55,7 @@ class RootContext:
     event_producer: EventProducer
     event_dispatcher: EventDispatcher
     pidx: int = 0                       # the worker index when num-proc > 1
+    agents: AgentRPCPool = field(default_factory=AgentRPCPool)  # manager -> agent RPC
     # Later components (scheduler, stream handlers, ...) keep their process-wide state here.
     extensions: dict[str, Any] = field(default_factory=dict)
 
@@ -127,6 +129,7 @@ async def root_context(local_config: dict[str, Any], *, pidx: int = 0) -> AsyncI
             local_config=local_config, etcd=etcd, shared_config=shared_config, db=db,
             redis=clients, event_producer=producer, event_dispatcher=dispatcher, pidx=pidx,
         )
+        stack.push_async_callback(ctx.agents.close)
         stack.push_async_callback(_cancel_background_tasks, ctx)
         yield ctx
 
