@@ -53,7 +53,7 @@ def json_value(value: Any) -> Any:
 
 def show_slots(value: Any) -> str:
     slots = json_value(value)
-    if isinstance(slots, dict) and slots:
+    if isinstance(slots, dict):
         return ", ".join(f"{k}:{v}" for k, v in slots.items())
     return show(slots)
 
@@ -63,6 +63,27 @@ def show_names(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(str(v.get("name") if isinstance(v, dict) else v) for v in value)
     return show(value)
+
+
+def show_nested(value: Any) -> str:
+    """A (JSON-encoded) nested dict as indented "+ key" / "- key: value" lines."""
+    data = json_value(value)
+    if data is None:
+        return "(null)"
+    if not isinstance(data, dict):
+        return show(data)
+    if not data:
+        return "(empty)"
+    lines: list[str] = []
+    for k, v in data.items():
+        if isinstance(v, dict) and v:
+            lines.append(f"+ {k}")
+            lines.extend("  " + line for line in show_nested(v).splitlines())
+        elif isinstance(v, dict):
+            lines.append(f"+ {k}: (empty)")
+        else:
+            lines.append(f"- {k}: {show(v)}")
+    return "\n".join(lines)
 
 
 def show_size(value: Any) -> str:
@@ -88,6 +109,7 @@ class Field:
     alt: str = ""                     # the key in --output json
     fmt: Callable[[Any], str] = show
     pick: Callable[[Any], Any] | None = field(default=None)   # value from a nested object
+    decode: bool = False              # a JSON-encoded string (slots, nested dicts): decode for JSON
 
     @property
     def name(self) -> str:
@@ -104,6 +126,18 @@ class Field:
     def value(self, item: Mapping[str, Any]) -> Any:
         v = item.get(self.name)
         return self.pick(v) if self.pick is not None and v is not None else v
+
+    def json(self, item: Mapping[str, Any]) -> Any:
+        v = self.value(item)
+        return json_value(v) if self.decode else v
+
+
+def Slots(ref: str, header: str = "") -> Field:  # (a Field factory)
+    return Field(ref, header, fmt=show_slots, decode=True)
+
+
+def Nested(ref: str, header: str = "") -> Field:
+    return Field(ref, header, fmt=show_nested, decode=True)
 
 
 def selection(fields: Sequence[Field]) -> str:
@@ -123,7 +157,7 @@ def print_list(items: Sequence[Mapping[str, Any]], fields: Sequence[Field], *,
                total: int | None = None, empty_msg: str = "No matching items.") -> None:
     if is_json():
         _dump({"count": len(items), "total_count": len(items) if total is None else total,
-               "items": [{f.key: json_value(f.value(i)) for f in fields} for i in items]})
+               "items": [{f.key: f.json(i) for f in fields} for i in items]})
         return
     if not items:
         click.echo(empty_msg)
@@ -134,7 +168,7 @@ def print_list(items: Sequence[Mapping[str, Any]], fields: Sequence[Field], *,
 
 def print_item(item: Mapping[str, Any] | None, fields: Sequence[Field]) -> None:
     if is_json():
-        items = [] if item is None else [{f.key: json_value(f.value(item)) for f in fields}]
+        items = [] if item is None else [{f.key: f.json(item) for f in fields}]
         _dump({"count": len(items), "total_count": len(items), "items": items})
         return
     if item is None:

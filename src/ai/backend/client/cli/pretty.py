@@ -56,7 +56,7 @@ def format_error(exc: BaseException) -> str:
             detail = data.get("data")
             if isinstance(detail, dict) and detail and not msg:
                 parts.append(", ".join(f"{k}: {v}" for k, v in detail.items()))
-            elif isinstance(detail, list) and detail:   # GraphQL errors
+            elif isinstance(detail, list) and detail and not msg:   # GraphQL errors
                 parts.append("; ".join(str(d.get("message", d)) if isinstance(d, dict) else str(d)
                                        for d in detail))
         elif data:

@@ -3,18 +3,18 @@ the same column headers, so both CLIs print the same table for the same server s
 
 from __future__ import annotations
 
-from ..output import Field, show_mib, show_names, show_size, show_slots
+from ..output import Field, Nested, Slots, show_mib, show_names, show_size
 
 F = Field
 
 DOMAIN_LIST = [F("name"), F("description"), F("is_active"), F("created_at"),
-               F("total_resource_slots", fmt=show_slots), F("allowed_vfolder_hosts"),
+               Slots("total_resource_slots"), F("allowed_vfolder_hosts"),
                F("allowed_docker_registries"), F("integration_id")]
 DOMAIN_INFO = DOMAIN_LIST
 
 GROUP_LIST = [F("id"), F("name"), F("is_active"), F("created_at"), F("integration_id")]
 GROUP_INFO = [F("id"), F("name"), F("description"), F("is_active"), F("created_at"), F("domain_name"),
-              F("total_resource_slots", fmt=show_slots), F("allowed_vfolder_hosts"),
+              Slots("total_resource_slots"), F("allowed_vfolder_hosts"),
               F("integration_id")]
 
 USER_LIST = [F("uuid"), F("username"), F("role"), F("email"), F("full_name"),
@@ -39,27 +39,27 @@ SGROUP_LIST = [F("name"), F("description"), F("is_active"), F("is_public"), F("c
                F("driver"), F("scheduler"), F("use_host_network"), F("wsproxy_addr"),
                F("wsproxy_api_token")]
 SGROUP_INFO = [F("name"), F("description"), F("is_active"), F("is_public"), F("created_at"),
-               F("driver"), F("driver_opts"), F("scheduler"), F("scheduler_opts"),
+               F("driver"), Nested("driver_opts"), F("scheduler"), Nested("scheduler_opts"),
                F("use_host_network"), F("wsproxy_addr"), F("wsproxy_api_token")]
 
 IMAGE_LIST = [F("name"), F("registry"), F("architecture"), F("tag"), F("digest"),
               F("size_bytes", fmt=show_size), F("aliases")]
 
-AGENT_LIST = [F("id"), F("status"), F("scaling_group"), F("available_slots", fmt=show_slots),
-              F("occupied_slots", fmt=show_slots)]
+AGENT_LIST = [F("id"), F("status"), F("scaling_group"), Slots("available_slots"),
+              Slots("occupied_slots")]
 AGENT_INFO = [F("id"), F("status"), F("region"), F("architecture"), F("first_contact"),
               F("cpu_cur_pct", "CPU Usage (%)"), F("mem_cur_bytes", "Used Memory (MiB)", fmt=show_mib),
-              F("available_slots", fmt=show_slots), F("occupied_slots", fmt=show_slots)]
+              Slots("available_slots"), Slots("occupied_slots")]
 
 SESSION = {f.key: f for f in [
     F("id", "Session ID", alt="session_id"), F("main_kernel_id", "Main Kernel ID"), F("tag"),
     F("name"), F("type"), F("image"), F("registry"), F("cluster_mode"), F("cluster_size"),
     F("domain_name"), F("group_name", "Project/Group"), F("group_id"), F("agent_ids"),
     F("user_email"), F("user_id"), F("access_key", "Owner Access Key"), F("status"),
-    F("status_info"), F("status_data"), F("status_changed", "Last Updated"), F("created_at"),
+    F("status_info"), Nested("status_data"), F("status_changed", "Last Updated"), F("created_at"),
     F("terminated_at"), F("starts_at"), F("scheduled_at"), F("startup_command"), F("result"),
-    F("resource_opts"), F("scaling_group"), F("service_ports"), F("mounts"),
-    F("occupying_slots", fmt=show_slots),
+    Nested("resource_opts"), F("scaling_group"), Nested("service_ports"), F("mounts"),
+    Slots("occupying_slots"),
 ]}
 SESSION_LIST = ["group_name", "main_kernel_id", "image", "type", "status", "status_info",
                 "status_changed", "result"]
