@@ -16,8 +16,10 @@ from ai.backend.client.exceptions import BackendAPIError, BackendClientError
 from ai.backend.client.session import AsyncSession
 from client.conftest import make_config
 from manager.helpers import USER
-from manager.vfolders.conftest import storage  # noqa: F401  (the real storage proxy)
-from manager.vfolders.conftest import RunningStorage
+from manager.vfolders.conftest import (
+    RunningStorage,
+    storage,  # noqa: F401  (the real storage proxy)
+)
 
 
 def _names(files: dict[str, Any]) -> set[str]:

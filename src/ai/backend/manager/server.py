@@ -48,6 +48,8 @@ API_MODULES: list[str] = [
     "vfolder_sharing",
     "vfolder",
     "vfolder_files",
+    "template",
+    "userconfig",
 ]
 
 

@@ -4,6 +4,7 @@ to the storage proxy (tus PATCH uploads, Range-resumable downloads) with a one-t
 from __future__ import annotations
 
 import asyncio
+import builtins
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -91,7 +92,7 @@ class VFolder(BaseFunction):
 
     @api_function
     @classmethod
-    async def list_allowed_types(cls) -> list[str]:
+    async def list_allowed_types(cls) -> builtins.list[str]:
         async with Request("GET", "/folders/_/allowed_types").fetch() as resp:
             return await resp.json()  # type: ignore[no-any-return]
 
