@@ -50,6 +50,7 @@ API_MODULES: list[str] = [
     "vfolder_files",
     "template",
     "userconfig",
+    "webserver",
 ]
 
 
