@@ -48,6 +48,8 @@ API_MODULES: list[str] = [
     "vfolder_sharing",
     "vfolder",
     "vfolder_files",
+    # the scheduler loop and the session lifecycle (no routes; event handlers + loops)
+    "scheduler_lifecycle",
 ]
 
 
