@@ -43,6 +43,8 @@ API_MODULES: list[str] = [
     "acl",
     "logs",
     "admin",
+    # sessions: the static /session/create, /session/_/create come before /session/{name}
+    "session",
     # vfolders: the static /folders/_/... and /folders/invitations/... routes come first
     "vfolder_hosts",
     "vfolder_sharing",
