@@ -48,6 +48,8 @@ API_MODULES: list[str] = [
     "vfolder_sharing",
     "vfolder",
     "vfolder_files",
+    # per-session operations (execute, files, logs, streams, events)
+    "session_exec",
 ]
 
 

@@ -1,0 +1,38 @@
+"""The client side of the REST execute loop, as the SDK examples write it, over SignedClient."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from manager.helpers import SignedClient
+
+
+async def execute_loop(client: SignedClient, session: str, code: str, *, mode: str = "query",
+                       opts: dict[str, Any] | None = None, inputs: list[str] | None = None,
+                       run_id: str | None = None, max_calls: int = 200) -> list[dict[str, Any]]:
+    """Every result of one run, calling continue/input until "finished" (like the SDK example)."""
+    inputs = list(inputs or [])
+    opts = dict(opts or {})
+    results: list[dict[str, Any]] = []
+    for _ in range(max_calls):
+        body: dict[str, Any] = {"mode": mode, "code": code, "runId": run_id}
+        if opts:
+            body["options"] = opts
+        resp = await client.request("POST", f"/session/{session}", json_body=body)
+        assert resp.status == 200, (resp.status, resp.body)
+        assert resp.content_type == "application/json"
+        result = resp.body["result"]
+        results.append(result)
+        run_id = result["runId"]
+        opts = {}
+        if result["status"] in ("finished", "exec-timeout"):
+            return results
+        if result["status"] == "waiting-input":
+            mode, code = "input", inputs.pop(0)
+        else:
+            mode, code = "continue", ""
+    raise AssertionError(f"the run did not finish in {max_calls} calls: {results[-3:]}")
+
+
+def console_text(results: list[dict[str, Any]], stream: str = "stdout") -> str:
+    return "".join(data for r in results for kind, data in r["console"] if kind == stream)
