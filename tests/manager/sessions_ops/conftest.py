@@ -23,6 +23,7 @@ import aiodocker
 import pytest
 import sqlalchemy as sa
 
+from agent.helpers import make_config
 from ai.backend.agent.agent import AbstractAgent
 from ai.backend.agent.rpc import AgentRPCServer
 from ai.backend.common.events import EventProducer
@@ -30,7 +31,6 @@ from ai.backend.common.rpc import RPCClient
 from ai.backend.common.status import AgentStatus, SessionStatus
 from ai.backend.common.types import ResourceSlot
 from ai.backend.manager.models import agents, kernels, sessions
-from agent.helpers import make_config
 from manager.helpers import ADMIN, DOMAIN_ADMIN, USER
 
 IMAGE = os.environ.get("BACKEND_TEST_KERNEL_IMAGE") or "cr.backend.ai/stable/python:3.11-debian12"

@@ -36,3 +36,22 @@ async def execute_loop(client: SignedClient, session: str, code: str, *, mode: s
 
 def console_text(results: list[dict[str, Any]], stream: str = "stdout") -> str:
     return "".join(data for r in results for kind, data in r["console"] if kind == stream)
+
+
+def signed_headers(client: SignedClient, method: str, path_with_query: str, *,
+                   content_type: str = "application/octet-stream") -> dict[str, str]:
+    """Headers for a request the official client signs without a body (websocket, SSE)."""
+    from datetime import UTC, datetime
+    from urllib.parse import urlsplit
+
+    from ai.backend.common import signing
+
+    assert client.keypair is not None
+    ak, sk = client.keypair
+    hdrs = {"X-BackendAI-Version": client.api_version, "X-BackendAI-Domain": "default"}
+    hdrs.update(signing.sign_headers(
+        access_key=ak, secret_key=sk, method=method, path_with_query=path_with_query,
+        host=urlsplit(client.base_url).netloc, content_type=content_type,
+        api_version=client.api_version, now=datetime.now(UTC),
+    ))
+    return hdrs

@@ -50,6 +50,7 @@ API_MODULES: list[str] = [
     "vfolder_files",
     # per-session operations (execute, files, logs, streams, events)
     "session_exec",
+    "stream",
 ]
 
 

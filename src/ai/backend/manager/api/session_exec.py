@@ -13,7 +13,14 @@ from aiohttp import web
 
 from ..services import session_exec
 from ..services.session_target import KernelTarget, find_target
-from .utils import auth_required, check_params, json_response, resolve_owner, root_ctx, server_status_required
+from .utils import (
+    auth_required,
+    check_params,
+    json_response,
+    resolve_owner,
+    root_ctx,
+    server_status_required,
+)
 
 routes = web.RouteTableDef()
 

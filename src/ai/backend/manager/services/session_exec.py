@@ -163,3 +163,8 @@ async def interrupt(ctx: RootContext, target: KernelTarget) -> None:
 
 async def complete(ctx: RootContext, target: KernelTarget, code: str, opts: dict[str, Any]) -> list[str]:
     return list(await call_agent(ctx, target, "get_completions", code, opts) or [])
+
+
+async def abandon(ctx: RootContext, session_id: uuid.UUID, run_id: str) -> None:
+    """The client of this run went away (e.g. its websocket closed): free the queue now."""
+    await _finish(ctx, session_id, run_id)
