@@ -55,3 +55,43 @@ def signed_headers(client: SignedClient, method: str, path_with_query: str, *,
         api_version=client.api_version, now=datetime.now(UTC),
     ))
     return hdrs
+
+
+async def upload(client: SignedClient, session: str, files: list[tuple[str, bytes]],
+                 params: dict[str, str] | None = None) -> tuple[int, Any]:
+    """POST /session/{session}/upload with one part named `src` per (filename, data)."""
+    import json
+    from urllib.parse import urlencode
+
+    import aiohttp
+
+    path = f"/session/{session}/upload" + (("?" + urlencode(params)) if params else "")
+    form = aiohttp.FormData()
+    for name, data in files:
+        form.add_field("src", data, filename=name, content_type="application/octet-stream")
+    hdrs = signed_headers(client, "POST", path, content_type="multipart/form-data")
+    async with client.session.post(client.base_url + path, data=form, headers=hdrs) as resp:
+        raw = await resp.read()
+        return resp.status, (json.loads(raw) if raw else None)
+
+
+async def download(client: SignedClient, session: str, files: list[str]) -> tuple[int, list[bytes] | Any]:
+    """GET /session/{session}/download with a JSON body; the tar parts of the multipart reply."""
+    import json
+
+    import aiohttp
+
+    path = f"/session/{session}/download"
+    hdrs = signed_headers(client, "GET", path, content_type="application/json")
+    hdrs["Content-Type"] = "application/json"
+    async with client.session.get(client.base_url + path, data=json.dumps({"files": files}), headers=hdrs) as resp:
+        if resp.status != 200:
+            return resp.status, json.loads(await resp.read())
+        assert resp.content_type.startswith("multipart/")
+        reader = aiohttp.MultipartReader.from_response(resp)
+        parts: list[bytes] = []
+        while (part := await reader.next()) is not None:
+            assert isinstance(part, aiohttp.BodyPartReader)
+            assert part.headers.get("Content-Type") == "application/x-tar"
+            parts.append(bytes(await part.read()))
+        return 200, parts

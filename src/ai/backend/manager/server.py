@@ -51,6 +51,7 @@ API_MODULES: list[str] = [
     # per-session operations (execute, files, logs, streams, events)
     "session_exec",
     "stream",
+    "session_files",
 ]
 
 
