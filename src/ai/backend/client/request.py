@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlencode
 
 import aiohttp
-from multidict import CIMultiDict
 from yarl import URL
 
 from ai.backend.common import signing
@@ -88,7 +87,7 @@ class Request:
         self.params = {k: str(v) for k, v in (params or {}).items() if v is not None}
         self.reporthook = reporthook
         self.override_api_version = override_api_version
-        self.headers: CIMultiDict[str] = CIMultiDict()
+        self.headers: dict[str, str] = {}
         self._content: Any = b""
         self._attached: Sequence[AttachedFile] | None = None
         self.content_type = "application/octet-stream"
@@ -146,9 +145,9 @@ class Request:
         return url
 
     def build_headers(self, url: URL, *, now: datetime | None = None, anonymous: bool = False,
-                      send_content_type: bool = True) -> CIMultiDict[str]:
+                      send_content_type: bool = True) -> dict[str, str]:
         """The headers for sending to `url`, signed in api mode unless anonymous."""
-        hdrs: CIMultiDict[str] = CIMultiDict()
+        hdrs: dict[str, str] = {}
         hdrs["User-Agent"] = self.config.user_agent
         hdrs["X-BackendAI-Domain"] = self.config.domain
         hdrs["X-BackendAI-Version"] = self.api_version
