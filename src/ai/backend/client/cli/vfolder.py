@@ -125,20 +125,19 @@ def info(name: str) -> None:
 @vfolder.command()
 @click.argument("name")
 @click.argument("filenames", type=Path, nargs=-1, required=True)
-@click.option("-b", "--base-dir", type=Path, default=None, help="Local directory the paths are relative to.")
+@click.option("-b", "--base-dir", type=Path, default=None,
+              help="Local directory the uploaded names are relative to (default: the working directory).")
 @click.option("-r", "--recursive", is_flag=True, help="Upload directories recursively.")
 @click.option("--chunk-size", type=ByteSize(), default="16m", help="Transfer chunk size (e.g. 16m).")
 def upload(name: str, filenames: tuple[Path, ...], base_dir: Path | None, recursive: bool,
            chunk_size: int) -> None:
     """Upload local files into the virtual folder (same names are overwritten)."""
-    base = base_dir or Path.cwd()
-    for f in filenames:
-        p = f if f.is_absolute() else base / f
+    for p in filenames:   # relative to the working directory; --base-dir sets the remote names
         if not p.exists():
-            print_fail(f"No such file: {f}")
+            print_fail(f"No such file: {p}")
             sys.exit(ExitCode.INVALID_ARGUMENT)
         if p.is_dir() and not recursive:
-            print_fail(f"{f} is a directory (use -r to upload it recursively)")
+            print_fail(f"{p} is a directory (use -r to upload it recursively)")
             sys.exit(ExitCode.INVALID_ARGUMENT)
     with client_session() as s:
         s.VFolder(name).upload(list(filenames), basedir=base_dir, recursive=recursive,
