@@ -9,6 +9,6 @@ set -a
 eval "$(scripts/halfstack.sh env)"
 BACKEND_TEST_OFFICIAL_CLIENT=$(scripts/official-client.sh)
 BACKEND_TEST_KRUNNER_DIR=${BACKEND_TEST_KRUNNER_DIR:-$(scripts/fetch-krunner.sh)}
-BACKEND_CLI_PARITY_SHOW=1
+BACKEND_TEST_CLI_PARITY_SHOW=1
 set +a
 exec ./py -m pytest tests/client/cli/test_parity.py -q -s -p no:cacheprovider "$@"

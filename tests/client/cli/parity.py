@@ -109,7 +109,7 @@ class Run:
 
 async def run_scenario(runner: Runner, steps: Sequence[Step], workdir: Path,
                        variables: dict[str, str] | None = None) -> Run:
-    variables = dict(variables or {})
+    variables = {"workdir": str(workdir), **(variables or {})}
     workdir.mkdir(parents=True, exist_ok=True)
     run = Run()
     for step in steps:
@@ -131,10 +131,10 @@ def side_by_side(ours: Run, theirs: Run) -> str:
     for a, b in zip(ours.outcomes, theirs.outcomes, strict=True):
         same = a.value == b.value and a.produced == b.produced
         out.append(f"{'SAME' if same else 'DIFF'}  backend.ai {' '.join(a.args)}")
-        if not same or os.environ.get("BACKEND_CLI_PARITY_SHOW"):
+        if not same or os.environ.get("BACKEND_TEST_CLI_PARITY_SHOW"):
             out.append(f"  ours     (exit {a.raw.code}): {a.value!r}")
             out.append(f"  official (exit {b.raw.code}): {b.value!r}")
-            if os.environ.get("BACKEND_CLI_PARITY_SHOW"):
+            if os.environ.get("BACKEND_TEST_CLI_PARITY_SHOW"):
                 out.append("  --- ours raw ---\n" + _indent(a.raw.text))
                 out.append("  --- official raw ---\n" + _indent(b.raw.text))
     return "\n".join(out)
@@ -146,7 +146,7 @@ def _indent(text: str) -> str:
 
 def assert_same(ours: Run, theirs: Run) -> None:
     report = side_by_side(ours, theirs)
-    if os.environ.get("BACKEND_CLI_PARITY_SHOW"):
+    if os.environ.get("BACKEND_TEST_CLI_PARITY_SHOW"):
         print(report)
     diffs = [a for a, b in zip(ours.outcomes, theirs.outcomes, strict=True)
              if a.value != b.value or a.produced != b.produced]

@@ -27,7 +27,7 @@ async def test_vfolder_lifecycle_and_files(cli: Any, storage: Any, tmp_path: Pat
         [("mydata", "local:volume1", "rw", "user")]
 
     await cli("vfolder", "upload", "mydata", "data", "-r", keypair=USER)
-    await cli("vfolder", "upload", "mydata", "data/blob.bin", "-b", "data", keypair=USER)
+    await cli("vfolder", "upload", "mydata", "blob.bin", "-b", "data", keypair=USER)
     listing = {f["file name"]: f for f in parse_table((await cli("vfolder", "ls", "mydata", keypair=USER)).out)}
     assert set(listing) == {"data", "blob.bin"}
     assert listing["blob.bin"]["size"] == str(len(payload))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from parity import Step, assert_same, json_items, kv_lines, rows, run_scenario
+from parity import Step, assert_same, json_items, kv_lines, rows, run_scenario, status_only
 
 from manager.helpers import USER
 
@@ -61,3 +61,41 @@ async def test_a_normal_user_sees_the_same(cli: Any, official_cli: Any, tmp_path
     ours = await run_scenario(await as_user(cli), USER_VIEW, tmp_path / "ours")
     theirs = await run_scenario(await as_user(official_cli), USER_VIEW, tmp_path / "official")
     assert_same(ours, theirs)
+
+
+VFOLDER = [
+    Step(["vfolder", "list-hosts"], kv_lines()),
+    Step(["vfolder", "create", "parity", "local:volume1"], kv_lines()),
+    Step(["vfolder", "list"]),
+    Step(["vfolder", "info", "parity"], kv_lines(skip=("Virtual folder \"parity\" (ID",))),
+    Step(["vfolder", "upload", "parity", "hello.txt"], status_only),
+    # absolute: the official client cannot take a relative --base-dir
+    Step(["vfolder", "upload", "parity", "blob.bin", "-b", "{workdir}/data"], status_only),
+    Step(["vfolder", "mkdir", "parity", "sub"], status_only),
+    Step(["vfolder", "mv", "parity", "hello.txt", "sub/hello.txt"], status_only),
+    Step(["vfolder", "ls", "parity"]),
+    Step(["vfolder", "ls", "parity", "sub"]),
+    Step(["vfolder", "download", "parity", "sub/hello.txt", "blob.bin", "-b", "dl"], status_only,
+         produces="dl/blob.bin"),
+    Step(["vfolder", "rm", "parity", "sub/hello.txt"], status_only, input="y\n"),
+    Step(["vfolder", "ls", "parity", "sub"]),
+    Step(["vfolder", "info", "no-such-folder"], status_only),
+    Step(["vfolder", "delete", "parity"], status_only),
+    Step(["vfolder", "list"]),
+]
+
+
+def _seed_files(workdir: Path) -> None:
+    (workdir / "data").mkdir(parents=True, exist_ok=True)
+    (workdir / "dl" / "sub").mkdir(parents=True, exist_ok=True)   # the official client needs them
+    (workdir / "hello.txt").write_text("hello parity\n")
+    (workdir / "data" / "blob.bin").write_bytes(bytes(range(256)) * 4096)
+
+
+async def test_vfolder_workflow_matches(cli: Any, official_cli: Any, storage: Any, tmp_path: Path) -> None:
+    for side in ("ours", "official"):
+        _seed_files(tmp_path / side)
+    ours = await run_scenario(cli, VFOLDER, tmp_path / "ours")
+    theirs = await run_scenario(official_cli, VFOLDER, tmp_path / "official")
+    assert_same(ours, theirs)
+    assert (tmp_path / "ours" / "dl" / "blob.bin").read_bytes() == bytes(range(256)) * 4096

@@ -18,7 +18,7 @@ from .params import ByteSize
 from .pretty import print_done, print_fail, print_info
 
 LIST_FIELDS = [Field("host"), Field("name"), Field("created_at"), Field("creator"),
-               Field("group", alt="group_id", header="Group ID"), Field("permission"),
+               Field("group", alt="group_id"), Field("permission"),
                Field("ownership_type"), Field("status")]
 PERMISSIONS = ("rw", "ro", "wd")
 
@@ -126,21 +126,26 @@ def info(name: str) -> None:
 @click.argument("name")
 @click.argument("filenames", type=Path, nargs=-1, required=True)
 @click.option("-b", "--base-dir", type=Path, default=None,
-              help="Local directory the uploaded names are relative to (default: the working directory).")
+              help="Local directory FILENAMES are relative to (default: the working directory).")
 @click.option("-r", "--recursive", is_flag=True, help="Upload directories recursively.")
 @click.option("--chunk-size", type=ByteSize(), default="16m", help="Transfer chunk size (e.g. 16m).")
 def upload(name: str, filenames: tuple[Path, ...], base_dir: Path | None, recursive: bool,
            chunk_size: int) -> None:
-    """Upload local files into the virtual folder (same names are overwritten)."""
-    for p in filenames:   # relative to the working directory; --base-dir sets the remote names
+    """Upload local files into the virtual folder (same names are overwritten).
+
+    FILENAMES are relative to --base-dir (default: the working directory) and keep that
+    relative path inside the folder, as with the official client."""
+    base = (base_dir or Path.cwd()).resolve()
+    paths = [base / f for f in filenames]
+    for f, p in zip(filenames, paths, strict=True):
         if not p.exists():
-            print_fail(f"No such file: {p}")
+            print_fail(f"No such file: {f}")
             sys.exit(ExitCode.INVALID_ARGUMENT)
         if p.is_dir() and not recursive:
-            print_fail(f"{p} is a directory (use -r to upload it recursively)")
+            print_fail(f"{f} is a directory (use -r to upload it recursively)")
             sys.exit(ExitCode.INVALID_ARGUMENT)
     with client_session() as s:
-        s.VFolder(name).upload(list(filenames), basedir=base_dir, recursive=recursive,
+        s.VFolder(name).upload(paths, basedir=base, recursive=recursive,
                                chunk_size=chunk_size, show_progress=True)
         print_done("Done.")
 
