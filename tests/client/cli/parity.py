@@ -20,7 +20,7 @@ from typing import Any
 from conftest import Result, Runner
 from manager.helpers import parse_table
 
-UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+UUID_RE = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}")
 TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|Z)?")
 MTIME_RE = re.compile(r"[A-Z][a-z]{2} \d{2} \d{4} \d{2}:\d{2}:\d{2}")
 VOLATILE_COLUMNS = {"Created At", "Last Used", "Modified", "modified", "Last Updated", "Status Info"}

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from parity import Step, assert_same, json_items, kv_lines, rows, run_scenario, status_only
+from parity import Step, assert_same, content, json_items, kv_lines, rows, run_scenario, status_only
 
 from manager.helpers import USER
 
@@ -99,3 +99,51 @@ async def test_vfolder_workflow_matches(cli: Any, official_cli: Any, storage: An
     theirs = await run_scenario(official_cli, VFOLDER, tmp_path / "official")
     assert_same(ours, theirs)
     assert (tmp_path / "ours" / "dl" / "blob.bin").read_bytes() == bytes(range(256)) * 4096
+
+
+TEMPLATE = """\
+api_version: v1
+kind: taskTemplate
+metadata:
+  name: parity-{n}
+  tag: example
+spec:
+  kernel:
+    image: cr.backend.ai/stable/python:3.11-debian12
+    environ:
+      MYCONFIG: XXX
+  resources:
+    cpu: '1'
+    mem: 256m
+"""
+
+TEMPLATES_AND_DOTFILES = [
+    Step(["sesstpl", "list"]),
+    Step(["sesstpl", "create"], status_only, input=TEMPLATE.format(n=1),
+         capture=("tid", r"Task template (\S+) created and ready")),
+    Step(["sesstpl", "list"]),
+    Step(["sesstpl", "get", "{tid}"], content),
+    Step(["sesstpl", "update", "{tid}"], status_only, input=TEMPLATE.format(n=2)),
+    Step(["sesstpl", "get", "{tid}", "-f", "json"], content),
+    Step(["sesstpl", "delete", "{tid}", "-f"], status_only),
+    Step(["sesstpl", "list"]),
+    Step(["sesstpl", "get", "{tid}"], status_only),
+    Step(["dotfile", "list"]),
+    Step(["dotfile", "create", ".bashrc"], status_only, input="alias ll='ls -al'\nexport A=1\n"),
+    Step(["dotfile", "create", ".vimrc", "--perm", "644"], status_only, input="set nu\n"),
+    Step(["dotfile", "list"]),
+    Step(["dotfile", "get", ".bashrc"], content),
+    Step(["dotfile", "update", ".bashrc", "--perm", "600"], status_only, input="export B=2\n"),
+    Step(["dotfile", "list"]),
+    Step(["dotfile", "get", ".bashrc"], content),
+    Step(["dotfile", "delete", ".bashrc", "-f"], status_only),
+    Step(["dotfile", "delete", ".vimrc", "-f"], status_only),
+    Step(["dotfile", "list"]),
+    Step(["dotfile", "get", ".bashrc"], status_only),
+]
+
+
+async def test_templates_and_dotfiles_match(cli: Any, official_cli: Any, tmp_path: Path) -> None:
+    ours = await run_scenario(cli, TEMPLATES_AND_DOTFILES, tmp_path / "ours")
+    theirs = await run_scenario(official_cli, TEMPLATES_AND_DOTFILES, tmp_path / "official")
+    assert_same(ours, theirs)
