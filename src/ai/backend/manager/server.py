@@ -50,6 +50,12 @@ API_MODULES: list[str] = [
     "vfolder_sharing",
     "vfolder",
     "vfolder_files",
+    # the scheduler loop and the session lifecycle (no routes; event handlers + loops)
+    "scheduler_lifecycle",
+    # per-session operations (execute, files, logs, streams, events)
+    "session_exec",
+    "stream",
+    "session_files",
 ]
 
 

@@ -66,3 +66,8 @@ async def live_session_by_name(conn: AsyncConnection, access_key: str, name: str
             & sessions.c.status.not_in(list(TERMINAL_STATUSES)))
         .order_by(sessions.c.created_at.desc()).limit(1)
     )).first()
+
+
+async def resolve_session(conn: AsyncConnection, owner_access_key: str, name_or_id: str) -> Any:
+    """Like find_session, but also reaches ended sessions (their logs stay readable)."""
+    return await find_session(conn, owner_access_key, name_or_id, allow_stale=True)
