@@ -22,7 +22,6 @@ from ai.backend.manager.models import agents, kernels, sessions
 from ai.backend.manager.services import image_scan
 from ai.backend.manager.services import images as image_service
 from manager.helpers import USER, SignedClient, parse_table
-from manager.test_official_client import official_cli, run_cli  # noqa: F401  (fixtures)
 from manager.sessions_sched.conftest import wait_until
 from manager.vfolders.vfhelpers import tus_upload
 
@@ -128,7 +127,7 @@ async def test_start_ps_info_rm(vf: Any, docker_agent: str, run_cli: Any) -> Non
         str(row.id) in json.dumps(container["Config"]["Labels"])
 
     rows = parse_table(await run_cli("ps", keypair=USER))
-    (ps,) = [r for r in rows if r.get("Session Name") == "mysess" or r.get("Name") == "mysess"]
+    (ps,) = (r for r in rows if r.get("Session Name") == "mysess" or r.get("Name") == "mysess")
     assert ps["Status"] == "RUNNING", ps
 
     info = await run_cli("session", "info", str(row.id), keypair=USER)
@@ -180,7 +179,7 @@ async def test_vfolder_is_mounted_in_the_container(vf: Any, docker_agent: str, r
                 pass
     finally:
         await docker.close()
-    (mount,) = [m for m in row.vfolder_mounts if m["name"] == "mydata"]
+    (mount,) = (m for m in row.vfolder_mounts if m["name"] == "mydata")
     assert mount["kernel_path"] == "/home/work/mydata" and mount["permission"] == "rw"
     resp = await user.request("GET", "/folders/mydata/files", json_body={"path": "."})
     assert {"hello.txt", "out.txt"} <= {f["filename"] for f in json.loads(resp.body["files"])}, resp.body

@@ -55,7 +55,7 @@ async def test_bad_mounts_are_4xx_and_write_nothing(vf: Any, user: SignedClient,
     await register_images(vf.manager.db)
     await _mkfolder(user, "mine")
     await _mkfolder(admin, "admins-private")
-    cases = [
+    cases: list[tuple[dict[str, Any], int, str]] = [
         ({"config_mounts": ["nonexistent"]}, 404, "nonexistent"),
         ({"config_mounts": ["admins-private"]}, 404, "admins-private"),
         ({"config_mounts": ["mine"], "config_mount_map": {"mine": "/etc"}}, 400, "mount_map"),
