@@ -4,6 +4,7 @@ goes to the agent, destroy ends in TERMINATED, cluster sessions start every cont
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -79,3 +80,32 @@ async def test_request_that_never_fits_times_out_pending(mgr: Any, sim: Agents, 
     assert row.status == S.PENDING and row.status_info and row.status_info != "pending"
     info = await user.request("GET", "/session/mysess")
     assert info.body["status"] == "PENDING" and info.body["statusInfo"] == row.status_info
+
+
+async def test_pending_reason_is_visible_in_graphql(mgr: Any, sim: Agents, user: SignedClient) -> None:
+    await sim.start(1)
+    await wait_agents(mgr.db, 1)
+    resp = await user.request("POST", "/session", json_body=body(
+        enqueueOnly=False, maxWaitSeconds=2, config_resources={"cpu": 64, "mem": "1g"}))
+    sid = resp.body["sessionId"]
+    (row,) = await session_rows(mgr.db)
+    assert row.status_data, row
+    q = ("query { compute_session_list(limit: 10, offset: 0, status: \"PENDING\") { items { name id status "
+         "status_info status_data } total_count } }")
+    data = (await user.gql(q))["data"]["compute_session_list"]
+    assert data["total_count"] == 1
+    (item,) = data["items"]
+    assert list(item) == ["name", "id", "status", "status_info", "status_data"]   # the requested order
+    assert (item["name"], item["id"], item["status"]) == ("mysess", sid, "PENDING")
+    assert item["status_info"] == row.status_info
+    assert isinstance(item["status_data"], str) and json.loads(item["status_data"]) == row.status_data
+    one = (await user.gql(f'query {{ compute_session(id: "{sid}") {{ status_info status_data }} }}'))["data"]
+    assert one["compute_session"]["status_info"] == row.status_info
+    containers = (await user.gql(
+        f'query {{ compute_container_list(limit: 5, offset: 0, session_id: "{sid}") '
+        '{ items { cluster_hostname status status_info status_data } total_count } }'))["data"]
+    (k,) = containers["compute_container_list"]["items"]
+    assert k["cluster_hostname"] == "main1" and k["status"] == "PENDING"
+    (krow,) = await kernel_rows(mgr.db, uuid.UUID(sid))
+    assert k["status_info"] == krow.status_info
+    assert (json.loads(k["status_data"]) if k["status_data"] else None) == krow.status_data
