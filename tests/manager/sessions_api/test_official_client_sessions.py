@@ -133,17 +133,26 @@ async def test_start_ps_info_rm(vf: Any, docker_agent: str, run_cli: Any) -> Non
     info = await run_cli("session", "info", str(row.id), keypair=USER)
     assert "mysess" in info and "RUNNING" in info and str(row.id) in info, info
 
-    out = await run_cli("rm", "mysess", keypair=USER)
+    # restart in place: the same kernel keeps running afterwards
+    out = await run_cli("restart", "mysess", keypair=USER)
+    assert "Done" in out, out
+    row = await _session(vf.manager.db, "mysess")
+    assert row.status == S.RUNNING and [h["status"] for h in row.status_history][-2:] == ["RESTARTING", "RUNNING"]
+    out = await run_cli("session", "rename", "mysess", "renamed", keypair=USER)
+    assert "Session renamed to renamed." in out, out
+    assert (await _session(vf.manager.db, "renamed")).id == row.id
+
+    out = await run_cli("rm", "renamed", keypair=USER)
     assert "Done" in out, out
 
     async def terminated() -> bool:
-        return (await _session(vf.manager.db, "mysess")).status == S.TERMINATED
+        return (await _session(vf.manager.db, "renamed")).status == S.TERMINATED
 
-    await wait_until(terminated, 60, "mysess to terminate")
+    await wait_until(terminated, 60, "the session to terminate")
     await _no_containers(docker_agent)
     # the official CLI reports an empty list as "NoItems" and a non-zero exit
     out = await run_cli("ps", keypair=USER, ok=False)
-    assert "mysess" not in out and "NoItems" in out, out
+    assert "renamed" not in out and "NoItems" in out, out
 
 
 async def test_vfolder_is_mounted_in_the_container(vf: Any, docker_agent: str, run_cli: Any,
