@@ -52,6 +52,7 @@ API_MODULES: list[str] = [
     "session_exec",
     "stream",
     "session_files",
+    "events",
 ]
 
 

@@ -118,9 +118,9 @@ async def execute(ctx: RootContext, target: KernelTarget, *, run_id: str | None,
         raise InvalidAPIParameters(f"runId: a {mode} call must name the run it continues")
     assert run_id is not None
     key = run_key(sid, run_id)
-    state = await ctx.redis.live.hgetall(key)
-    state = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
-             for k, v in state.items()}
+    raw = await ctx.redis.live.hgetall(key)
+    state: dict[str, str] = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+                             for k, v in raw.items()}
     if not state:
         # not queued by us (e.g. expired): the agent decides whether it knows this run
         return await _call_execute(ctx, target, run_id, mode, code, opts)
