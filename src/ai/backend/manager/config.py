@@ -65,6 +65,24 @@ manager_config_iv = t.Dict({
     t.Key("event-broadcast-channel", default="events.broadcast"): t.String,
 }).allow_extra("*")
 
+# The scheduler loop and the session lifecycle (see scheduler/dispatcher.py): how often it
+# ticks and how long a session may stay in each non-terminal status before it fails.
+scheduler_config_iv = t.Dict({
+    t.Key("tick-interval", default=2.0): t.ToFloat(gte=0.05),       # periodic pass + re-drive
+    t.Key("redrive-interval", default=5.0): t.ToFloat(gte=0.05),    # between re-drives of one step
+    t.Key("rpc-timeout", default=30.0): t.ToFloat(gte=0.1),         # per agent call
+    t.Key("lost-check-interval", default=5.0): t.ToFloat(gte=0.05),
+    t.Key("deadlines", default={}): t.Dict({
+        t.Key("SCHEDULED", default=120.0): t.ToFloat(gte=0.1),
+        t.Key("PREPARING", default=900.0): t.ToFloat(gte=0.1),
+        t.Key("PULLING", default=900.0): t.ToFloat(gte=0.1),
+        t.Key("PREPARED", default=120.0): t.ToFloat(gte=0.1),
+        t.Key("CREATING", default=300.0): t.ToFloat(gte=0.1),
+        t.Key("RESTARTING", default=300.0): t.ToFloat(gte=0.1),
+        t.Key("TERMINATING", default=300.0): t.ToFloat(gte=0.1),
+    }),
+}).allow_extra("*")
+
 docker_registry_config_iv = t.Dict({
     t.Key("ssl-verify", default=True): t.ToBool,
 }).allow_extra("*")
@@ -74,6 +92,7 @@ manager_local_config_iv = t.Dict({
     t.Key("db"): db_config_iv,
     t.Key("manager", default={}): manager_config_iv,
     t.Key("docker-registry", default={}): docker_registry_config_iv,
+    t.Key("scheduler", default={}): scheduler_config_iv,
     t.Key("logging", default={}): logging_config_iv,
     t.Key("debug", default={}): debug_config_iv,
 }).allow_extra("*")

@@ -99,6 +99,11 @@ class VFolderNotFound(ObjectNotFound):
     error_title = "Virtual folder not found."
 
 
+class SessionNotFound(ObjectNotFound):
+    error_type = "session-not-found"
+    error_title = "No such session."
+
+
 class NotFoundRoute(BackendError):
     status_code = 404
     error_type = "not-found"
@@ -126,6 +131,11 @@ class VFolderAlreadyExists(Conflict):
 class VFolderBusy(Conflict):
     error_type = "vfolder-busy"
     error_title = "The virtual folder is in use or not ready for this operation."
+
+
+class SessionAlreadyExists(Conflict):
+    error_type = "session-already-exists"
+    error_title = "The session already exists but you requested not to reuse existing one."
 
 
 # 413

@@ -43,11 +43,15 @@ API_MODULES: list[str] = [
     "acl",
     "logs",
     "admin",
+    # sessions: the static /session/create, /session/_/create come before /session/{name}
+    "session",
     # vfolders: the static /folders/_/... and /folders/invitations/... routes come first
     "vfolder_hosts",
     "vfolder_sharing",
     "vfolder",
     "vfolder_files",
+    # the scheduler loop and the session lifecycle (no routes; event handlers + loops)
+    "scheduler_lifecycle",
     # per-session operations (execute, files, logs, streams, events)
     "session_exec",
     "stream",

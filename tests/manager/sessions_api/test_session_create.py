@@ -1,0 +1,300 @@
+"""POST /session against a real manager (PostgreSQL, Redis, etcd): the PENDING rows it writes,
+the events it produces, validation, name reuse, owner_access_key and waiting (no agent here:
+a stand-in for the scheduler flips the row to RUNNING where a test needs it)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from ai.backend.common.events.session import SessionStartedEvent
+from ai.backend.common.status import ClusterMode, SessionStatus, SessionTypes
+from ai.backend.common.types import HostPortPair
+from ai.backend.manager.config import SharedConfig
+from ai.backend.manager.services import scaling_groups as sgroup_service
+from manager.helpers import ADMIN, USER, SignedClient
+from manager.sessions_api.sesshelpers import (
+    IMAGE,
+    OTHER_IMAGE,
+    count_rows,
+    dependency_rows,
+    kernel_rows,
+    mark_running,
+    session_rows,
+    stream_events,
+)
+
+V7_BODY: dict[str, Any] = {
+    "tag": None, "name": "mysess", "config": {"mounts": [], "environ": {}, "resources": {}, "resource_opts": {},
+                                             "scalingGroup": None, "mount_map": {}, "preopen_ports": []},
+    "dependencies": None, "callback_url": None, "architecture": "x86_64", "clusterSize": 1,
+    "clusterMode": "single-node", "starts_at": None, "bootstrap_script": None, "owner_access_key": None,
+    "domain": "default", "group": "default", "type": "interactive", "enqueueOnly": True, "maxWaitSeconds": 0,
+    "reuseIfExists": True, "startupCommand": None, "image": "python",
+}
+
+
+def body(**changes: Any) -> dict[str, Any]:
+    b = {**V7_BODY, "config": dict(V7_BODY["config"])}
+    for k, v in changes.items():
+        if k.startswith("config_"):
+            b["config"][k[len("config_"):]] = v
+        else:
+            b[k] = v
+    return b
+
+
+async def test_enqueue_writes_pending_rows_and_events(mgr: Any, user: SignedClient, redis_addr: HostPortPair) -> None:
+    resp = await user.request("POST", "/session", json_body=body(
+        config_environ={"MYVAR": "x y"}, config_resources={"cpu": 2, "mem": "1g"},
+        config_resource_opts={"shmem": "128m"}, tag="exp-1", bootstrap_script="echo hi"))
+    assert resp.status == 201, resp.body
+    assert resp.content_type == "application/json"
+    sid = uuid.UUID(resp.body["sessionId"])
+    assert resp.body == {"sessionId": str(sid), "sessionName": "mysess", "sessId": "mysess", "status": "PENDING",
+                         "servicePorts": [], "created": True}
+
+    (row,) = await session_rows(mgr.db)
+    assert row.id == sid and row.name == "mysess" and row.access_key == USER[0]
+    assert row.status == SessionStatus.PENDING and row.session_type == SessionTypes.INTERACTIVE
+    assert row.images == [IMAGE] and row.scaling_group_name == "default" and row.domain_name == "default"
+    assert row.requested_slots == {"cpu": Decimal(2), "mem": Decimal(2**30)}
+    assert row.environ == {"MYVAR": "x y"} and row.tag == "exp-1" and row.bootstrap_script == "echo hi"
+    assert [h["status"] for h in row.status_history] == ["PENDING"]
+    (k,) = await kernel_rows(mgr.db, sid)
+    assert (k.id, k.cluster_role, k.cluster_idx, k.cluster_hostname, k.local_rank) == (sid, "main", 1, "main1", 0)
+    assert k.agent is None and k.status == SessionStatus.PENDING
+    assert (k.image, k.architecture, k.registry) == (IMAGE, "x86_64", "cr.backend.ai")
+    assert k.requested_slots == {"cpu": Decimal(2), "mem": Decimal(2**30)}
+    assert k.resource_opts == {"shmem": 128 * 2**20}
+    assert k.environ == ["MYVAR=x y"] and k.vfolder_mounts == [] and k.mounts == []
+
+    events = await stream_events(redis_addr, mgr.local_config["manager"]["event-stream-key"])
+    names = [n for n, _ in events]
+    assert names == ["session_enqueued", "do_schedule"]
+    assert uuid.UUID(str(events[0][1]["session_id"])) == sid
+
+
+async def test_defaults_come_from_the_image_minimum(mgr: Any, user: SignedClient) -> None:
+    resp = await user.request("POST", "/session", json_body=body(config={}))
+    assert resp.status == 201, resp.body
+    (k,) = await kernel_rows(mgr.db, uuid.UUID(resp.body["sessionId"]))
+    assert k.requested_slots == {"cpu": Decimal(1), "mem": Decimal(256 * 2**20)}
+    assert k.resource_opts == {"shmem": 64 * 2**20}
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"image": None}, "image"),
+    ({"image": 42}, "image"),
+    ({"image": "no-such-image:1.0"}, "image"),
+    ({"name": "a b"}, "name"),
+    ({"name": "x"}, "name"),
+    ({"name": "-starts-with-dash"}, "name"),
+    ({"type": "weird"}, "type"),
+    ({"type": "batch"}, "startupCommand"),
+    ({"enqueueOnly": "perhaps"}, "enqueueOnly"),
+    ({"maxWaitSeconds": -1}, "maxWaitSeconds"),
+    ({"clusterSize": 0}, "clusterSize"),
+    ({"clusterSize": "many"}, "clusterSize"),
+    ({"clusterMode": "mesh"}, "clusterMode"),
+    ({"starts_at": "next tuesday"}, "starts_at"),
+    ({"dependencies": "abc"}, "dependencies"),
+    ({"dependencies": ["no-such-session"]}, "dependencies[0]"),
+    ({"callback_url": "ftp://x"}, "callback_url"),
+    ({"config": []}, "config"),
+    ({"config_environ": {"1BAD": "x"}}, "config.environ.1BAD"),
+    ({"config_environ": {"OK": {"nested": 1}}}, "config.environ.OK"),
+    ({"config_environ": ["A=B"]}, "config.environ"),
+    ({"config_mounts": "data"}, "config.mounts"),
+    ({"config_mounts": [""]}, "config.mounts[0]"),
+    ({"config_mount_map": {"data": 5}}, "config.mount_map.data"),
+    ({"config_resources": {"cpu": "lots"}}, "config.resources"),
+    ({"config_resources": {"cpu": -1}}, "config.resources"),
+    ({"config_resources": {"mem": "12 parsecs"}}, "config.resources"),
+    ({"config_resources": {"warp.drive": 1}}, "config.resources"),
+    ({"config_resources": {"mem": "128m"}}, "config.resources.mem"),
+    ({"config_resources": {"cpu": "0.5"}}, "config.resources.cpu"),
+    ({"config_resource_opts": {"shmem": "1g"}, "config_resources": {"mem": "512m"}}, "config.resource_opts.shmem"),
+    ({"config_resource_opts": {"shmem": "huge"}}, "config.resource_opts.shmem"),
+    ({"config_resource_opts": {"turbo": True}}, "config.resource_opts"),
+    ({"config_preopen_ports": [80]}, "config.preopen_ports[0]"),
+    ({"config_scalingGroup": 7}, "config.scalingGroup"),
+    ({"group": "no-such-project"}, "group"),
+    ({"domain": "other-domain"}, "domain"),
+])
+async def test_bad_input_is_a_400_naming_the_field_and_writes_nothing(
+        mgr: Any, user: SignedClient, changes: dict[str, Any], field: str) -> None:
+    b = body(**changes)
+    if b.get("image") is None and "image" in changes:
+        del b["image"]
+    resp = await user.request("POST", "/session", json_body=b)
+    assert resp.status == 400, resp.body
+    assert resp.content_type == "application/problem+json"
+    assert resp.body["type"] == "https://api.backend.ai/probs/invalid-api-params"
+    assert field in resp.body["msg"], resp.body
+    assert await count_rows(mgr.db) == (0, 0)
+
+
+async def test_unknown_slot_is_refused_and_registered_slots_are_accepted(mgr: Any, user: SignedClient) -> None:
+    resp = await user.request("POST", "/session", json_body=body(config_resources={"cuda.device": 1}))
+    assert resp.status == 400 and "cuda.device" in resp.body["msg"]
+    await SharedConfig(mgr.etcd).etcd.put("config/resource_slots/cuda.device", "count")
+    resp = await user.request("POST", "/session", json_body=body(config_resources={"cuda.device": 1}))
+    assert resp.status == 201, resp.body
+    (k,) = await kernel_rows(mgr.db, uuid.UUID(resp.body["sessionId"]))
+    assert k.requested_slots["cuda.device"] == Decimal(1)
+
+
+async def test_resource_group_must_be_allowed(mgr: Any, user: SignedClient) -> None:
+    async with mgr.db.begin() as conn:   # a resource group associated with nobody
+        await sgroup_service.create(conn, "private", {"description": "x", "driver": "static", "scheduler": "fifo"})
+    resp = await user.request("POST", "/session", json_body=body(config_scalingGroup="private"))
+    assert resp.status == 403, resp.body
+    assert "config.scalingGroup" in resp.body["msg"] and "private" in resp.body["msg"]
+    resp = await user.request("POST", "/session", json_body=body(config_scalingGroup="nonexistent"))
+    assert resp.status == 403
+    assert await count_rows(mgr.db) == (0, 0)
+    resp = await user.request("POST", "/session", json_body=body(config_scalingGroup="default"))
+    assert resp.status == 201
+
+
+async def test_aliases_and_legacy_fields(mgr: Any, user: SignedClient, client_factory: Any) -> None:
+    v4_user = client_factory(USER, api_version="v4.20190615")
+    legacy = {"lang": IMAGE, "clientSessionToken": "legacy-01", "enqueueOnly": True,
+              "config": {"clusterSize": 1, "instanceMemory": 512, "instanceCores": 2, "mounts": []}}
+    for path, name in (("/kernel/create", "legacy-01"), ("/session/create", "legacy-02"),
+                       ("/session/_/create", "legacy-03")):
+        client = v4_user if path.startswith("/kernel") else user
+        resp = await client.request("POST", path, json_body={**legacy, "clientSessionToken": name})
+        assert resp.status == 201, (path, resp.body)
+        (row,) = await session_rows(mgr.db, name=name)
+        assert row.images == [IMAGE]
+        assert row.requested_slots == {"cpu": Decimal(2), "mem": Decimal(512 * 2**20)}
+    # canonical, short and aliased image names resolve to the same image
+    for i, ref in enumerate((IMAGE, "stable/python:3.11-debian12", "python")):
+        resp = await user.request("POST", "/session", json_body=body(name=f"img-{i}", image=ref))
+        assert resp.status == 201, resp.body
+        (row,) = await session_rows(mgr.db, name=f"img-{i}")
+        assert row.images == [IMAGE]
+
+
+async def test_name_is_unique_among_live_sessions(mgr: Any, user: SignedClient, admin: SignedClient) -> None:
+    first = await user.request("POST", "/session", json_body=body())
+    assert first.status == 201
+    again = await user.request("POST", "/session", json_body=body())
+    assert again.status == 200, again.body
+    assert again.body["sessionId"] == first.body["sessionId"] and again.body["created"] is False
+    assert again.body["status"] == "PENDING"
+    refused = await user.request("POST", "/session", json_body=body(reuseIfExists=False))
+    assert refused.status == 409 and refused.body["type"].endswith("/session-already-exists")
+    other_image = await user.request("POST", "/session", json_body=body(image=OTHER_IMAGE))
+    assert other_image.status == 409 and "name" in other_image.body["msg"]
+    # another keypair may use the same name
+    theirs = await admin.request("POST", "/session", json_body=body())
+    assert theirs.status == 201 and theirs.body["sessionId"] != first.body["sessionId"]
+    assert len(await session_rows(mgr.db)) == 2
+
+
+async def test_concurrent_creations_with_one_name_make_one_session(mgr: Any, user: SignedClient) -> None:
+    results = await asyncio.gather(*(user.request("POST", "/session", json_body=body()) for _ in range(6)))
+    assert sorted(r.status for r in results) == [200] * 5 + [201]
+    assert len({r.body["sessionId"] for r in results}) == 1
+    assert len(await session_rows(mgr.db)) == 1
+
+
+async def test_owner_access_key_is_for_admins(mgr: Any, user: SignedClient, admin: SignedClient) -> None:
+    resp = await user.request("POST", "/session", json_body=body(owner_access_key=ADMIN[0]))
+    assert resp.status == 403 and "owner_access_key" in resp.body["msg"]
+    assert await count_rows(mgr.db) == (0, 0)
+    resp = await admin.request("POST", "/session", json_body=body(owner_access_key=USER[0]))
+    assert resp.status == 201, resp.body
+    (row,) = await session_rows(mgr.db)
+    assert row.access_key == USER[0] and str(row.user_uuid) == "4f13d193-f646-425a-a340-270c4d2b9860"
+    resp = await admin.request("POST", "/session", json_body=body(name="other", owner_access_key="AKIANOSUCHKEY0000000"))
+    assert resp.status == 404
+
+
+async def test_cluster_session_has_one_kernel_per_container(mgr: Any, user: SignedClient) -> None:
+    resp = await user.request("POST", "/session", json_body=body(
+        clusterSize=3, clusterMode="multi-node", config_resources={"cpu": 1, "mem": "512m"}))
+    assert resp.status == 201, resp.body
+    sid = uuid.UUID(resp.body["sessionId"])
+    (row,) = await session_rows(mgr.db)
+    assert row.cluster_size == 3 and row.cluster_mode == ClusterMode.MULTI_NODE
+    assert row.requested_slots == {"cpu": Decimal(3), "mem": Decimal(3 * 512 * 2**20)}
+    ks = await kernel_rows(mgr.db, sid)
+    assert [(k.cluster_role, k.cluster_idx, k.cluster_hostname, k.local_rank) for k in ks] == [
+        ("main", 1, "main1", 0), ("sub", 1, "sub1", 1), ("sub", 2, "sub2", 2)]
+    assert ks[0].id == sid and len({k.id for k in ks}) == 3
+    assert all(k.cluster_size == 3 and k.agent is None and k.status == SessionStatus.PENDING for k in ks)
+    assert all(k.requested_slots == {"cpu": Decimal(1), "mem": Decimal(512 * 2**20)} for k in ks)
+
+
+async def test_batch_session_dependencies_and_start_time(mgr: Any, user: SignedClient) -> None:
+    first = await user.request("POST", "/session", json_body=body(name="prepare"))
+    second = await user.request("POST", "/session", json_body=body(name="train"))
+    resp = await user.request("POST", "/session", json_body=body(
+        name="report", type="batch", startupCommand="python report.py", batchTimeout=600,
+        dependencies=["prepare", second.body["sessionId"]], starts_at="1h"))
+    assert resp.status == 201, resp.body
+    sid = uuid.UUID(resp.body["sessionId"])
+    assert set(await dependency_rows(mgr.db, sid)) == {uuid.UUID(first.body["sessionId"]),
+                                                       uuid.UUID(second.body["sessionId"])}
+    (row,) = await session_rows(mgr.db, name="report")
+    assert row.session_type == SessionTypes.BATCH and row.startup_command == "python report.py"
+    assert row.timeout == 600
+    assert timedelta(minutes=59) < row.starts_at - datetime.now(UTC) <= timedelta(hours=1)
+    when = "2031-01-02T03:04:05+00:00"
+    resp = await user.request("POST", "/session", json_body=body(name="later", starts_at=when))
+    (row,) = await session_rows(mgr.db, name="later")
+    assert row.starts_at == datetime(2031, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+async def test_dependencies_are_scoped_to_the_owner(mgr: Any, user: SignedClient, admin: SignedClient) -> None:
+    theirs = await admin.request("POST", "/session", json_body=body(name="admins-job"))
+    assert theirs.status == 201
+    resp = await user.request("POST", "/session", json_body=body(dependencies=[theirs.body["sessionId"]]))
+    assert resp.status == 400 and "dependencies[0]" in resp.body["msg"]
+    assert len(await session_rows(mgr.db)) == 1
+
+
+async def test_max_wait_seconds_times_out_and_the_session_stays(mgr: Any, user: SignedClient) -> None:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    resp = await user.request("POST", "/session", json_body=body(enqueueOnly=False, maxWaitSeconds=1))
+    assert loop.time() - started >= 1.0
+    assert resp.status == 201 and resp.body["status"] == "TIMEOUT" and resp.body["created"] is True
+    (row,) = await session_rows(mgr.db)
+    assert row.status == SessionStatus.PENDING and str(row.id) == resp.body["sessionId"]
+
+
+async def test_waits_until_running_and_returns_service_ports(mgr: Any, user: SignedClient) -> None:
+    task = asyncio.create_task(user.request("POST", "/session", json_body=body(enqueueOnly=False)))
+    for _ in range(100):
+        rows = await session_rows(mgr.db)
+        if rows:
+            break
+        await asyncio.sleep(0.05)
+    (row,) = rows
+    await asyncio.sleep(0.2)
+    assert not task.done()
+    await mark_running(mgr.db, row.id, service_ports=[
+        {"name": "http-server", "protocol": "http", "container_ports": [8090], "host_ports": [30001]}])
+    from ai.backend.common.events import EventProducer
+    from ai.backend.common.redis_helper import REDIS_STREAM_DB, connect
+
+    addr = HostPortPair.parse(str(await mgr.etcd.get("config/redis/addr")))
+    redis = connect(addr, db=REDIS_STREAM_DB)
+    producer = EventProducer(redis, stream_key=mgr.local_config["manager"]["event-stream-key"],
+                             broadcast_channel=mgr.local_config["manager"]["event-broadcast-channel"])
+    await producer.produce_event(SessionStartedEvent(row.id))
+    resp = await asyncio.wait_for(task, 10)
+    await redis.aclose()
+    assert resp.status == 201
+    assert resp.body["status"] == "RUNNING"
+    assert resp.body["servicePorts"] == [{"name": "http-server", "protocol": "http", "ports": [8090]}]
