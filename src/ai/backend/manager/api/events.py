@@ -116,11 +116,11 @@ async def bgtask_stream(request: web.Request) -> web.StreamResponse:
     except ValueError:
         raise InvalidAPIParameters(f"taskId: {raw!r} is not a background task id") from None
     async with session_events.listen(ctx, session_events.BGTASK_EVENTS) as queue:
-        state = await ctx.redis.live.hgetall(bgtask.state_key(task_id))
-        if not state:
+        raw = await ctx.redis.live.hgetall(bgtask.state_key(task_id))
+        if not raw:
             raise ObjectNotFound(f"no background task {task_id} (unknown or expired)", object_name="background task")
-        state = {k.decode() if isinstance(k, bytes) else k: v.decode() if isinstance(v, bytes) else v
-                 for k, v in state.items()}
+        state: dict[str, str] = {k.decode() if isinstance(k, bytes) else k: v.decode() if isinstance(v, bytes) else v
+                                 for k, v in raw.items()}
         resp = await _open_stream(request)
         try:
             if state.get("status") in ("done", "failed", "cancelled"):
