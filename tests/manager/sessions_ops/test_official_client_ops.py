@@ -150,8 +150,8 @@ async def test_session_upload_ls_download_logs(docker_agent: DockerAgent, cli: A
     assert "Uploaded." in out
     rows = {r["File name"]: r for r in parse_table(await cli("session", "ls", "opsfiles", stdout_only=True))}
     assert {"data.bin", "pkg"} <= set(rows) and rows["pkg"]["Mode"].startswith("d")
-    rows = parse_table(await cli("session", "ls", "opsfiles", "/home/work/pkg", stdout_only=True))
-    assert [r["File name"] for r in rows] == ["hello.py"]
+    sub = parse_table(await cli("session", "ls", "opsfiles", "/home/work/pkg", stdout_only=True))
+    assert [r["File name"] for r in sub] == ["hello.py"]
     results = await execute_loop(user, "opsfiles", "exec(open('pkg/hello.py').read())")
     assert console_text(results) == "hello from an uploaded file\n"
     dest = tmp_path / "dest"

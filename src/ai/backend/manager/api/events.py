@@ -110,11 +110,11 @@ async def session_stream(request: web.Request) -> web.StreamResponse:
 @auth_required
 async def bgtask_stream(request: web.Request) -> web.StreamResponse:
     ctx = root_ctx(request)
-    raw = request.query.get("taskId") or request.query.get("task_id")
+    given = request.query.get("taskId") or request.query.get("task_id")
     try:
-        task_id = uuid.UUID(str(raw))
+        task_id = uuid.UUID(str(given))
     except ValueError:
-        raise InvalidAPIParameters(f"taskId: {raw!r} is not a background task id") from None
+        raise InvalidAPIParameters(f"taskId: {given!r} is not a background task id") from None
     async with session_events.listen(ctx, session_events.BGTASK_EVENTS) as queue:
         raw = await ctx.redis.live.hgetall(bgtask.state_key(task_id))
         if not raw:

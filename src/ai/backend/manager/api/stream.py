@@ -4,7 +4,7 @@ The client sends `{"code", "mode", "options"}` once; the server runs the same lo
 API (same FIFO queue, same results) and sends every Execution Result Object as a JSON text
 frame until "finished". On "waiting-input" the next text frame from the client is the input.
 Errors after the upgrade are sent as `{"status": "error", "msg"}` before closing, since an
-HTTP problem response is no longer possible then.
+HTTP problem response is no longer possible then. Closing the socket mid-run cancels the run.
 """
 
 from __future__ import annotations
@@ -98,7 +98,9 @@ async def stream_execute(request: web.Request) -> web.StreamResponse:
                                 "exitCode": None, "options": None, "files": []})
     finally:
         if run_id is not None and not finished:
-            await session_exec.abandon(ctx, target.session_id, run_id)
+            # the socket was the run: with it gone the run is cancelled, so the kernel is
+            # interrupted (it may be blocked on input nobody will send) and the queue freed
+            await session_exec.cancel_run(ctx, target, run_id)
         if not ws.closed:
             await ws.close()
     return ws
