@@ -12,8 +12,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from ai.backend.manager.models import sessions
-from client.stack import Stack
-from client.stack import local_config, stack  # noqa: F401  (fixtures)
+from client.stack import Stack, local_config, stack  # noqa: F401  (fixtures)
 from manager.helpers import USER, subprocess_env
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
