@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from parity import Step, assert_same, json_items, kv_lines, rows, run_scenario
+from client.cli.parity import Step, assert_same, json_items, kv_lines, rows, run_scenario
 
 from manager.helpers import USER
 
