@@ -4,6 +4,7 @@ their privilege checks, in both AsyncSession and Session."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from typing import Any
 
@@ -136,3 +137,24 @@ async def test_manager_freeze_unfreeze(api_config: APIConfig, user_config: APICo
         with pytest.raises(BackendAPIError) as info:
             await session.Manager.freeze()
         assert info.value.status == 403
+
+
+async def test_keypair_resource_policy_functions(api_config: APIConfig) -> None:
+    name = f"pol-{uuid.uuid4().hex[:8]}"
+    async with AsyncSession(config=api_config) as session:
+        r = await session.KeypairResourcePolicy.create(name, total_resource_slots={"cpu": "2"},
+                                                       max_concurrent_sessions=3, idle_timeout=60)
+        assert r["ok"], r
+        assert name in [p["name"] for p in await session.KeypairResourcePolicy.list()]
+        assert (await session.KeypairResourcePolicy.update(name, max_concurrent_sessions=5))["ok"]
+        info = await session.KeypairResourcePolicy(ADMIN[0]).info(name)
+        assert info["max_concurrent_sessions"] == 5 and json.loads(info["total_resource_slots"])["cpu"] == "2"
+        assert (await session.KeypairResourcePolicy.delete(name))["ok"]
+        assert name not in [p["name"] for p in await session.KeypairResourcePolicy.list()]
+
+
+def test_legacy_names() -> None:
+    from ai.backend.client.func.session import ComputeSession
+    from ai.backend.client.kernel import Kernel
+
+    assert Kernel is ComputeSession

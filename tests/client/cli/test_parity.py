@@ -8,8 +8,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from parity import Step, assert_same, content, json_items, kv_lines, rows, run_scenario, status_only
-
+from client.cli.parity import (
+    Step,
+    assert_same,
+    content,
+    json_items,
+    kv_lines,
+    rows,
+    run_scenario,
+    status_only,
+)
 from manager.helpers import USER
 
 CONFIG_AND_ADMIN = [

@@ -6,6 +6,7 @@ Sessions are addressed by name (or by id after `from_session_id`); the server ac
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import secrets
@@ -48,13 +49,17 @@ class StreamPty(WebSocketResponse):
         await self.send_str(json.dumps({"type": "restart"}))
 
 
-class _ProgressReader:
+class _ProgressReader(io.IOBase):
     """A file object that reports read bytes to a tqdm bar (for multipart uploads)."""
 
     def __init__(self, path: Path, bar: Any) -> None:
+        super().__init__()
         self._fp = open(path, "rb")  # noqa: SIM115  (closed on EOF or by aiohttp)
         self._bar = bar
         self.name = str(path)
+
+    def readable(self) -> bool:
+        return True
 
     def read(self, n: int = -1) -> bytes:
         chunk = self._fp.read(n)
@@ -66,6 +71,7 @@ class _ProgressReader:
 
     def close(self) -> None:
         self._fp.close()
+        super().close()
 
 
 def _tqdm(desc: str, total: int | None, show: bool) -> Any:
@@ -263,7 +269,9 @@ class ComputeSession(BaseFunction):
             "row": int(opts.get("row", 0)), "col": int(opts.get("col", 0)),
             "line": opts.get("line", ""), "post": opts.get("post", "")}})
         async with rqst.fetch() as resp:
-            return await resp.json()  # type: ignore[no-any-return]
+            data = await resp.json()
+        # the server wraps the candidates as {"result": [...]}; the documented return is the list
+        return data.get("result", []) if isinstance(data, dict) else data  # type: ignore[no-any-return]
 
     @api_function
     async def get_info(self) -> dict[str, Any]:

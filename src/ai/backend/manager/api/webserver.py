@@ -74,7 +74,7 @@ async def func_proxy(request: web.Request) -> web.StreamResponse:
     match = await request.app.router.resolve(inner)
     match.add_app(request.app)
     match.freeze()
-    inner._match_info = match  # type: ignore[attr-defined]  (as middlewares/version.py does)
+    inner._match_info = match  # type: ignore[attr-defined]  # as middlewares/version.py does
     if session is not None:
         inner[REQUESTER] = await auth_service.load_requester(ctx.db, session["access_key"])
         inner[IS_AUTHORIZED] = True
