@@ -1,0 +1,120 @@
+"""Session commands against the whole stack (manager + a real Docker agent + the kernel
+image): `run` (hello world by image alias, env ranges into concurrent sessions, batch
+files), `start -t`, `ps`, `info`, `session ls/upload/download/logs/rename/restart`, `rm`,
+`events`."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from ai.backend.manager.models import sessions
+from client.stack import Stack, local_config, stack  # noqa: F401  (fixtures)
+from manager.helpers import USER, parse_table
+
+
+async def _session_rows(stack: Stack) -> list[Any]:  # noqa: F811
+    async with stack.manager.db.connect() as conn:
+        return list((await conn.execute(sa.select(sessions.c.name, sessions.c.status,
+                                                  sessions.c.environ))).all())
+
+
+def _live(rows: list[Any]) -> list[str]:
+    return [r.name for r in rows if r.status.name not in ("TERMINATED", "CANCELLED", "ERROR", "TERMINATING")]
+
+
+async def test_run_hello_world_by_alias(cli: Any, stack: Stack) -> None:  # noqa: F811
+    r = await cli("run", "--rm", "-c", 'print("hello world")', "python", keypair=USER)
+    assert r.out == "hello world\n", r.text
+    assert "Execution finished. (exit code = 0)" in r.err
+    assert _live(await _session_rows(stack)) == []        # --rm terminated it
+
+
+async def test_run_env_range_starts_one_session_per_case(cli: Any, stack: Stack) -> None:  # noqa: F811
+    r = await cli("run", "--rm", "--env-range=X=case:1,2,3", "-e", "CASENO=$X",
+                  "-c", 'import os; print(os.environ["CASENO"])', "python", keypair=USER)
+    lines = sorted(line for line in r.out.splitlines() if line.strip())
+    assert lines == ["[1] 1", "[2] 2", "[3] 3"], r.text
+    rows = await _session_rows(stack)
+    assert len(rows) == 3                                  # three sessions, one per case
+    assert sorted(r.environ["CASENO"] for r in rows) == ["1", "2", "3"]
+    assert _live(rows) == []
+
+
+async def test_run_exit_code_and_batch_files(cli: Any, stack: Stack) -> None:  # noqa: F811
+    work = cli.home
+    (work / "main.py").write_text("import sys\nprint('args', sys.argv[1:])\n")
+    r = await cli("run", "--rm", "--exec", "python main.py a b", "python", "main.py", keypair=USER)
+    assert "args ['a', 'b']" in r.out, r.text
+    bad = await cli("run", "--rm", "--exec", "python main.py; exit 3", "python", "main.py", keypair=USER,
+                    ok=False)                            # a failing batch run fails the command
+    assert bad.code == 1 and "exit code = 3" in bad.err, bad.text
+    noimg = await cli("run", "--rm", "-c", "print(1)", "no-such-image", keypair=USER, ok=False)
+    assert noimg.code == 1 and "Traceback" not in noimg.err
+    assert len([line for line in noimg.err.splitlines() if line.strip()]) == 1
+
+
+async def test_start_ps_files_logs_rm(cli: Any, stack: Stack, tmp_path: Path) -> None:  # noqa: F811
+    r = await cli("start", "-t", "mysess", "python", keypair=USER)
+    assert re.search(r"Session mysess \(\S+\) is created and ready", r.err), r.text
+    again = await cli("start", "-t", "mysess", "python", keypair=USER)
+    assert "is already running and ready" in again.err
+    rows = parse_table((await cli("ps", keypair=USER)).out)
+    assert [(x["Name"], x["Status"], x["Project/Group"]) for x in rows] == [("mysess", "RUNNING", "default")]
+    info = parse_table((await cli("info", "mysess", keypair=USER)).out)
+    assert {f["Field"]: f["Value"] for f in info}["Status"] == "RUNNING"
+
+    (cli.home / "up.txt").write_text("uploaded content\n")
+    await cli("session", "upload", "mysess", "up.txt", keypair=USER)
+    listing = {f["File name"]: f for f in parse_table((await cli("session", "ls", "mysess", keypair=USER)).out)}
+    assert "up.txt" in listing and listing["up.txt"]["Size"] == "17B"
+    await cli("run", "-t", "mysess", "-c", "open('made.txt','w').write('made in session')", "python",
+              keypair=USER)
+    dest = tmp_path / "dl"
+    dest.mkdir()
+    await cli("session", "download", "mysess", "made.txt", "up.txt", "--dest", str(dest), keypair=USER)
+    assert (dest / "made.txt").read_text() == "made in session"
+    assert (dest / "up.txt").read_text() == "uploaded content\n"
+    logs = await cli("session", "logs", "mysess", keypair=USER)
+    assert "End of logs." in logs.err
+
+    await cli("session", "rename", "mysess", "mysess2", keypair=USER)
+    await cli("rm", "mysess2", keypair=USER)
+    assert _live(await _session_rows(stack)) == []
+    assert "There are no matching active sessions." in (await cli("ps", keypair=USER)).out
+    gone = await cli("rm", "mysess2", keypair=USER, ok=False)
+    assert gone.code == 1 and "(HTTP 404)" in gone.err
+
+
+async def test_events_follow_a_session(cli: Any, stack: Stack) -> None:  # noqa: F811
+    from client.cli.clirunner import _env, our_argv, our_env
+
+    env = {**_env(cli.endpoint, USER, cli.home), **our_env()}
+    await cli("start", "-t", "evsess", "python", keypair=USER)
+    proc = await asyncio.create_subprocess_exec(
+        *our_argv(), "events", "evsess", env=env, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    names: list[str] = []
+
+    async def read_until_terminated() -> None:
+        assert proc.stdout is not None
+        while line := (await proc.stdout.readline()).decode():
+            names.append(line.split(" ", 1)[0])
+            if names[-1] == "session_terminated":
+                return
+
+    try:
+        await asyncio.sleep(3)                         # let it subscribe
+        await cli("rm", "evsess", keypair=USER)
+        await asyncio.wait_for(read_until_terminated(), timeout=60)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        await proc.wait()
+    err = (await proc.stderr.read()).decode() if proc.stderr else ""
+    assert "session_terminated" in names, (names, err)
+    assert names.index("session_terminating") < names.index("session_terminated"), names
