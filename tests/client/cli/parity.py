@@ -68,6 +68,11 @@ def content(res: Result) -> Any:
     return res.code, [scrub(line.rstrip()) for line in res.out.splitlines() if line.strip()]
 
 
+def stdout_lines(res: Result) -> Any:
+    """What the program printed on stdout (status lines go to stderr in both CLIs)."""
+    return res.code, [line.rstrip() for line in res.out.splitlines() if line.strip()]
+
+
 def json_items(res: Result) -> Any:
     data = json.loads(res.out)
     items = [{k: v for k, v in i.items() if k not in ("created_at", "last_used", "status_info")}

@@ -60,7 +60,7 @@ async def test_run_exit_code_and_batch_files(cli: Any, stack: Stack) -> None:  #
 
 async def test_start_ps_files_logs_rm(cli: Any, stack: Stack, tmp_path: Path) -> None:  # noqa: F811
     r = await cli("start", "-t", "mysess", "python", keypair=USER)
-    assert re.search(r"Session mysess \(\S+\) is created and ready", r.err), r.text
+    assert re.search(r"Session mysess \(ID \S+\) is created and ready", r.err), r.text
     again = await cli("start", "-t", "mysess", "python", keypair=USER)
     assert "is already running and ready" in again.err
     rows = parse_table((await cli("ps", keypair=USER)).out)
@@ -71,7 +71,7 @@ async def test_start_ps_files_logs_rm(cli: Any, stack: Stack, tmp_path: Path) ->
     (cli.home / "up.txt").write_text("uploaded content\n")
     await cli("session", "upload", "mysess", "up.txt", keypair=USER)
     listing = {f["File name"]: f for f in parse_table((await cli("session", "ls", "mysess", keypair=USER)).out)}
-    assert "up.txt" in listing and listing["up.txt"]["Size"] == "17B"
+    assert "up.txt" in listing and listing["up.txt"]["Size"] == "17 Bytes"
     await cli("run", "-t", "mysess", "-c", "open('made.txt','w').write('made in session')", "python",
               keypair=USER)
     dest = tmp_path / "dl"

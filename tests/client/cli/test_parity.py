@@ -17,7 +17,9 @@ from client.cli.parity import (
     rows,
     run_scenario,
     status_only,
+    stdout_lines,
 )
+from client.stack import Stack, local_config, stack  # noqa: F401  (fixtures)
 from manager.helpers import USER
 
 CONFIG_AND_ADMIN = [
@@ -155,3 +157,31 @@ async def test_templates_and_dotfiles_match(cli: Any, official_cli: Any, tmp_pat
     ours = await run_scenario(cli, TEMPLATES_AND_DOTFILES, tmp_path / "ours")
     theirs = await run_scenario(official_cli, TEMPLATES_AND_DOTFILES, tmp_path / "official")
     assert_same(ours, theirs)
+
+
+SESSIONS = [
+    Step(["run", "--rm", "-c", 'print("hello world")', "python"], stdout_lines),
+    Step(["run", "--rm", "-c", "import sys; print('to stdout'); print('to stderr', file=sys.stderr)",
+          "python"], stdout_lines),
+    Step(["start", "-t", "parsess", "python"], status_only),
+    Step(["ps"]),
+    Step(["session", "upload", "parsess", "up.txt"], status_only),
+    Step(["session", "ls", "parsess"]),
+    Step(["session", "download", "parsess", "up.txt", "--dest", "dl"], status_only, produces="dl/up.txt"),
+    Step(["session", "logs", "parsess"], status_only),
+    Step(["session", "ls", "parsess", "/no/such/dir"], status_only),
+    Step(["rm", "parsess"], status_only),
+    Step(["ps"]),
+    Step(["rm", "parsess"], status_only),
+]
+
+
+async def test_sessions_match(cli: Any, official_cli: Any, stack: Stack, tmp_path: Path) -> None:  # noqa: F811
+    for side in ("ours", "official"):
+        (tmp_path / side / "dl").mkdir(parents=True)
+        (tmp_path / side / "up.txt").write_text("uploaded for parity\n")
+    ours = await run_scenario(cli, SESSIONS, tmp_path / "ours")
+    theirs = await run_scenario(official_cli, SESSIONS, tmp_path / "official")
+    assert_same(ours, theirs)
+    assert ours.outcomes[0].value == (0, ["hello world"])
+    assert (tmp_path / "ours" / "dl" / "up.txt").read_text() == "uploaded for parity\n"

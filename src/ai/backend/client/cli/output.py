@@ -98,6 +98,21 @@ def show_size(value: Any) -> str:
     return str(value)
 
 
+def show_natural_size(value: Any) -> str:
+    """Bytes as "17 Bytes", "4.0 KiB", "1.5 MiB" (the official CLI's `session ls` style)."""
+    n = int(value)
+    if n == 1:
+        return "1 Byte"
+    if n < 1024:
+        return f"{n} Bytes"
+    size = float(n)
+    for unit in ("KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        size /= 1024
+        if size < 1024 or unit == "EiB":
+            return f"{size:.1f} {unit}"
+    return str(n)
+
+
 def show_mib(value: Any) -> str:
     return show(None if value is None else round(float(value) / 2**20, 1))
 

@@ -108,18 +108,19 @@ def describe_status(cs: Any, label: str) -> tuple[bool, str, str]:
     """(ready to execute?, message kind, message) for a get_or_create result."""
     status = str(getattr(cs, "status", "") or "")
     sid = getattr(cs, "id", None) or getattr(cs, "name", label)
+    what = f"Session {label} (ID {sid})"
     if status == "RUNNING":
         if getattr(cs, "created", True):
-            return True, "info", f"Session {label} ({sid}) is created and ready."
-        return True, "info", f"Session {label} ({sid}) is already running and ready."
+            return True, "info", f"{what} is created and ready."
+        return True, "info", f"{what} is already running and ready."
     if status == "PENDING":
-        return False, "info", f"Session {label} ({sid}) is enqueued for scheduling."
+        return False, "info", f"{what} is enqueued for scheduling."
     if status == "SCHEDULED":
-        return False, "info", f"Session {label} ({sid}) is scheduled and about to be started."
+        return False, "info", f"{what} is scheduled and about to be started."
     if status == "TIMEOUT":
-        return False, "info", f"Session {label} ({sid}) is still on the job queue."
+        return False, "info", f"{what} is still on the job queue."
     if status == "TERMINATED":
-        return False, "warn", f"Session {label} ({sid}) is already terminated (an error in the image?)."
+        return False, "warn", f"{what} is already terminated (an error in the image?)."
     if status in ("ERROR", "CANCELLED"):
-        return False, "fail", f"Session {label} ({sid}) failed during scheduling/startup or was cancelled."
-    return False, "warn", f"Session {label} ({sid}) is {status or 'in an unknown state'}."
+        return False, "fail", f"{what} failed during scheduling/startup or was cancelled."
+    return False, "warn", f"{what} is {status or 'in an unknown state'}."

@@ -16,7 +16,7 @@ from tabulate import tabulate
 
 from ..admin.sessions import make_info_cmd, make_list_cmd
 from ..context import ExitCode, client_session, handle_errors
-from ..output import is_json, print_json, show_size
+from ..output import is_json, print_json, show_natural_size
 from ..pretty import print_done, print_error, print_fail, print_info, print_wait, print_warn
 from .args import creation_kwargs, describe_status, new_session_name, parse_kv, start_options
 
@@ -189,7 +189,7 @@ def ls(session_id: str, path: str) -> None:
         if is_json():
             print_json(files)
             return
-        rows = [[f["filename"], show_size(f["size"]),
+        rows = [[f["filename"], show_natural_size(f["size"]),
                  datetime.fromtimestamp(float(f["mtime"])).strftime("%b %d %Y %H:%M:%S"), f["mode"]]
                 for f in files]
         click.echo(tabulate(rows, headers=["File name", "Size", "Modified", "Mode"]))
