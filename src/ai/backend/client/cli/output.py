@@ -193,13 +193,17 @@ def print_item(item: Mapping[str, Any] | None, fields: Sequence[Field]) -> None:
 
 
 def print_result(data: Mapping[str, Any], *, action: str | None = None) -> None:
-    """A mutation's outcome ({ok, msg, ...}) as a Field/Value table or JSON."""
+    """A mutation's outcome ({ok, msg, <item>}) as a Field/Value table (the item's fields
+    flattened into rows, as the official CLI prints them) or as JSON."""
     if is_json():
         _dump(dict(data))
         return
-    rows = [(k, show(v) if not isinstance(v, dict) else json.dumps(v)) for k, v in data.items()]
+    rows = [(k, show(v)) for k, v in data.items() if not isinstance(v, dict)]
     if action:
         rows.append(("Action", action))
+    for v in data.values():
+        if isinstance(v, dict):
+            rows.extend((k2, show(v2)) for k2, v2 in v.items())
     click.echo(tabulate(rows, headers=("Field", "Value")))
 
 

@@ -11,7 +11,11 @@ def admin() -> None:
 
 
 def _register() -> None:
-    from . import listings, sessions  # noqa: F401  (the modules add their commands to `admin`)
+    from . import (  # noqa: F401  (the modules add their commands to `admin`)
+        listings,
+        mutations,
+        sessions,
+    )
 
 
 _register()
