@@ -42,7 +42,8 @@ async def test_admin_listings(cli: Any) -> None:
     info = (await cli("admin", "keypair", "info")).out
     assert ADMIN[0] in info
     r = await cli("admin", "domain", "info", "default")
-    assert dict(parse_table(r.out)[i].values() for i in range(1))  # a Field/Value table
+    fields = {row["Field"]: row["Value"] for row in parse_table(r.out)}   # a Field/Value table
+    assert fields["Name"] == "default" and fields["Active?"] == "True"
 
 
 async def test_ps_with_no_sessions(cli: Any) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import click
 from tabulate import tabulate
@@ -13,24 +15,24 @@ from .pretty import print_info
 from .sesstpl import confirmed, read_body
 
 
-def _scope(f: object) -> object:
+def _scope(f: Callable[..., Any]) -> Callable[..., Any]:
     for opt in reversed([
         click.option("-o", "--owner", "--owner-access-key", "owner_access_key", default=None,
                      metavar="ACCESS_KEY", help="Act on this keypair's dotfiles (admins)."),
         click.option("-d", "--domain", default=None, metavar="DOMAIN", help="Domain dotfiles of this domain."),
         click.option("-g", "--group", default=None, metavar="GROUP", help="Project dotfiles (ID or name)."),
     ]):
-        f = opt(f)  # type: ignore[operator]
+        f = opt(f)
     return f
 
 
-def _content_opts(f: object) -> object:
+def _content_opts(f: Callable[..., Any]) -> Callable[..., Any]:
     for opt in reversed([
         click.option("--perm", "permission", default="755", help="Octal permission (default 755)."),
         click.option("-f", "--file", "dotfile_path", default=None, type=click.Path(exists=True, dir_okay=False),
                      help="Local file with the content (default: standard input)."),
     ]):
-        f = opt(f)  # type: ignore[operator]
+        f = opt(f)
     return f
 
 

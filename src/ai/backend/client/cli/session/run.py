@@ -167,7 +167,7 @@ def run(image: str, files: tuple[str, ...], code: str | None, clean: str | None,
         print_info(f"Running {len(cases)} sessions for these combinations:")
         for c in cases:
             print_info(f"[{c.index}] {c.label}")
-    extra = {"bootstrap_script": bootstrap_script.read() if bootstrap_script else None,
+    extra: dict[str, Any] = {"bootstrap_script": bootstrap_script.read() if bootstrap_script else None,
                  "preopen_ports": [int(p) for p in preopen.split(",")] if preopen else None}
 
     async def run_case(s: Any, case: Case, gate: asyncio.Semaphore) -> bool:
