@@ -18,6 +18,7 @@ from ai.backend.client.session import AsyncSession, Session
 from client.conftest import make_config
 from client.stack import IMAGE, Stack, local_config, stack  # noqa: F401  (fixtures)
 from manager.helpers import USER
+from manager.vfolders.conftest import storage  # noqa: F401  (the real storage proxy)
 
 
 async def _run(kern: Any, code: str, mode: str = "query", opts: dict[str, Any] | None = None,
@@ -168,3 +169,38 @@ async def test_sync_session_and_listing(stack: Stack, api_config: APIConfig) -> 
     text, names = await asyncio.to_thread(work)
     assert text == "sync\n"
     assert "sdk-sync" in names
+
+
+async def test_get_or_create_parameters(stack: Stack, storage: Any, tmp_path: Path) -> None:  # noqa: F811
+    """envs, tag, resources, enqueue_only, mounts (a real vfolder), type_ and startup_command."""
+    cfg = make_config(stack.manager, USER)
+    async with AsyncSession(config=cfg) as session:
+        await session.VFolder.create("sdkdata", host="local:volume1")
+        (tmp_path / "hello.txt").write_text("from a vfolder\n")
+        await session.VFolder("sdkdata").upload([tmp_path / "hello.txt"], basedir=tmp_path)
+
+        kern = await session.ComputeSession.get_or_create(
+            IMAGE, name="sdk-params", envs={"SDK_VAR": "sdk-value"}, tag="sdk-tag",
+            resources={"cpu": 1, "mem": "512m"}, enqueue_only=True, mounts=["sdkdata"])
+        assert kern.status in ("PENDING", "SCHEDULED", "PREPARING", "PULLING", "PREPARED", "CREATING", "RUNNING")
+        for _ in range(300):
+            info = await kern.get_info()
+            if info["status"] == "RUNNING":
+                break
+            assert info["status"] not in ("ERROR", "CANCELLED", "TERMINATED"), info
+            await asyncio.sleep(0.2)
+        assert info["status"] == "RUNNING" and info["tag"] == "sdk-tag", info
+        code = ("import os\nprint(os.environ['SDK_VAR'])\n"
+                "print(open('/home/work/sdkdata/hello.txt').read(), end='')")
+        out, err, _ = await _run(kern, code)
+        assert out == "sdk-value\nfrom a vfolder\n", err
+        await kern.destroy()
+
+        batch = await session.ComputeSession.get_or_create(
+            IMAGE, name="sdk-batch", type_="batch", startup_command="echo batch-ran", enqueue_only=True)
+        for _ in range(300):
+            info = await batch.get_info()
+            if info["status"] in ("TERMINATED", "ERROR"):
+                break
+            await asyncio.sleep(0.2)
+        assert info["status"] == "TERMINATED" and info["type"] in ("BATCH", "batch"), info
