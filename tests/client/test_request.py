@@ -146,3 +146,36 @@ async def test_announcement_handler_and_anonymous(manager: RunningManager) -> No
 async def test_no_open_session_is_a_clear_error() -> None:
     with pytest.raises(BackendClientError, match="no client session"):
         Request("GET", "/")
+
+
+async def test_read_timeout_is_a_client_error_and_not_retried() -> None:
+    """A server that accepts but answers too late: BackendClientError after READ_TIMEOUT, and the
+    request is not re-sent to the next endpoint (it may have had effects)."""
+    from aiohttp import web
+
+    hits: list[str] = []
+
+    async def slow(request: web.Request) -> web.Response:
+        hits.append(request.path)
+        await asyncio.sleep(5)
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_post("/session", slow)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        cfg = APIConfig(endpoint=f"http://127.0.0.1:{port},http://127.0.0.1:{port}", access_key=ADMIN[0],
+                        secret_key=ADMIN[1], read_timeout=0.5)
+        async with AsyncSession(config=cfg, proxy_mode=True) as session:
+            rqst = Request("POST", "/session")
+            rqst.set_json({})
+            with pytest.raises(BackendClientError, match="timeout"):
+                async with rqst.fetch():
+                    pass
+    finally:
+        await runner.cleanup()
+    assert hits == ["/session"]

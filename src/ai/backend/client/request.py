@@ -221,19 +221,24 @@ class Request:
 
 
 async def _with_failover(session: BaseSession, attempt: Callable[[], Any]) -> Any:
-    """Try the active endpoint, then each other one, on connection failures."""
+    """Try the active endpoint, then each other one, when a connection cannot be made.
+
+    Only connection-establishment failures move on to the next endpoint (the request never
+    reached a server); a timeout or disconnect after sending is reported, never re-sent."""
     endpoints = len(session.config.endpoints)
     last: Exception | None = None
     for _ in range(endpoints):
         try:
             return await attempt()
-        except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as e:
-            if isinstance(e, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
-                raise BackendClientError(f"the server closed the connection: {e!r}") from e
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as e:
             last = e
             session.config.rotate_endpoints()
+        except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as e:
+            raise BackendClientError(f"the API server did not answer in time (read timeout): {e!r}") from e
         except aiohttp.ClientResponseError as e:
             raise BackendClientError(f"malformed response from the API endpoint: {e!r}") from e
+        except aiohttp.ClientError as e:
+            raise BackendClientError(f"the request to the API endpoint failed: {e!r}") from e
     raise BackendClientError(
         "Request to the API endpoint has failed; check your network connection and the server "
         f"status ({', '.join(str(u) for u in session.config.endpoints)}): {last!r}") from last
