@@ -171,7 +171,7 @@ async def test_read_timeout_is_a_client_error_and_not_retried() -> None:
         cfg = APIConfig(endpoint=f"http://127.0.0.1:{port},http://127.0.0.1:{port}", access_key=ADMIN[0],
                         secret_key=ADMIN[1], read_timeout=0.5)
         async with AsyncSession(config=cfg, proxy_mode=True) as session:
-            rqst = Request("POST", "/session")
+            rqst = Request(session, "POST", "/session")
             rqst.set_json({})
             with pytest.raises(BackendClientError, match="timeout"):
                 async with rqst.fetch():
