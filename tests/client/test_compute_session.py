@@ -204,3 +204,41 @@ async def test_get_or_create_parameters(stack: Stack, storage: Any, tmp_path: Pa
                 break
             await asyncio.sleep(0.2)
         assert info["status"] == "TERMINATED" and info["type"] in ("BATCH", "batch"), info
+
+
+async def test_create_from_template(stack: Stack) -> None:  # noqa: F811
+    template = f"""
+api_version: v1
+kind: taskTemplate
+metadata:
+  name: tpl-sdk
+  tag: from-template
+spec:
+  kernel:
+    image: {IMAGE}
+    environ:
+      TPL_VAR: from-template
+      OTHER: kept
+  resources:
+    cpu: '1'
+    mem: 256m
+"""
+    cfg = make_config(stack.manager, USER)
+    async with AsyncSession(config=cfg) as session:
+        tpl = await session.SessionTemplate.create(template)
+        kern = await session.ComputeSession.create_from_template(tpl.template_id, name="sdk-from-tpl")
+        assert kern.status == "RUNNING" and kern.name == "sdk-from-tpl"
+        info = await kern.get_info()
+        assert info["tag"] == "from-template"
+        out, err, _ = await _run(kern, "import os\nprint(os.environ['TPL_VAR'], os.environ['OTHER'])")
+        assert out == "from-template kept\n", err
+        await kern.destroy()
+
+        over = await session.ComputeSession.create_from_template(tpl.template_id, name="sdk-from-tpl2",
+                                                                 envs={"TPL_VAR": "overridden"})
+        out, err, _ = await _run(over, "import os\nprint(os.environ['TPL_VAR'])")
+        assert out == "overridden\n", err
+        await over.destroy()
+        with pytest.raises(BackendAPIError) as info_err:
+            await session.ComputeSession.create_from_template("0" * 32)
+        assert info_err.value.status == 404
