@@ -242,3 +242,29 @@ spec:
         with pytest.raises(BackendAPIError) as info_err:
             await session.ComputeSession.create_from_template("0" * 32)
         assert info_err.value.status == 404
+
+
+async def test_listen_events_end_to_end(stack: Stack) -> None:  # noqa: F811
+    """Lifecycle events of a real session over /events/session until the server closes it."""
+    cfg = make_config(stack.manager, USER)
+    async with AsyncSession(config=cfg) as session:
+        kern = await session.ComputeSession.get_or_create(IMAGE, name="sdk-events")
+        events: list[tuple[str, Any]] = []
+        subscribed = asyncio.Event()
+
+        async def listen() -> None:
+            async with kern.listen_events() as sse:
+                subscribed.set()
+                async for ev in sse:
+                    events.append((ev.event, json.loads(ev.data)))
+
+        listener = asyncio.create_task(listen())
+        await asyncio.wait_for(subscribed.wait(), timeout=30)
+        await asyncio.sleep(0.3)
+        await kern.destroy()
+        await asyncio.wait_for(listener, timeout=60)
+    names = [name for name, _ in events]
+    assert names[-1] == "server_close", names
+    assert "session_terminated" in names, names
+    data = dict(events)["session_terminated"]
+    assert data.get("sessionName") == "sdk-events" or data.get("sessionId") == str(kern.id), data
