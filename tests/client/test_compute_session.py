@@ -268,3 +268,25 @@ async def test_listen_events_end_to_end(stack: Stack) -> None:  # noqa: F811
     assert "session_terminated" in names, names
     data = dict(events)["session_terminated"]
     assert data.get("sessionName") == "sdk-events" or data.get("sessionId") == str(kern.id), data
+
+
+async def test_stream_pty(stack: Stack) -> None:  # noqa: F811
+    """A terminal over the websocket: stdin in, screen output back, resize accepted."""
+    import base64
+
+    cfg = make_config(stack.manager, USER)
+    async with AsyncSession(config=cfg) as session:
+        kern = await session.ComputeSession.get_or_create(IMAGE, name="sdk-pty")
+        screen = ""
+        async with kern.stream_pty() as pty:
+            await pty.resize(30, 100)
+            await pty.send_json({"type": "stdin", "chars": base64.b64encode(b"echo pty-$((6*7))\r").decode()})
+            async with asyncio.timeout(60):
+                async for msg in pty:
+                    data = json.loads(msg.data)
+                    assert data["type"] == "out", data
+                    screen += base64.b64decode(data["data"]).decode(errors="replace")
+                    if "pty-42" in screen:
+                        break
+        assert "pty-42" in screen
+        await kern.destroy()
