@@ -290,3 +290,15 @@ async def test_stream_pty(stack: Stack) -> None:  # noqa: F811
                         break
         assert "pty-42" in screen
         await kern.destroy()
+
+
+async def test_agent_functions(stack: Stack, api_config: APIConfig) -> None:  # noqa: F811
+    async with AsyncSession(config=api_config) as session:
+        page = await session.Agent.paginated_list(status="ALIVE")
+        assert stack.agent_id in [a["id"] for a in page.items]
+        detail = await session.Agent.detail(stack.agent_id, fields=["id", "status", "available_slots"])
+        assert detail["id"] == stack.agent_id and detail["status"] == "ALIVE"
+        assert "cpu" in json.loads(detail["available_slots"])
+    async with AsyncSession(config=make_config(stack.manager, USER)) as session:
+        with pytest.raises(BackendAPIError):
+            await session.Agent.detail(stack.agent_id)
