@@ -302,3 +302,23 @@ async def test_agent_functions(stack: Stack, api_config: APIConfig) -> None:  # 
     async with AsyncSession(config=make_config(stack.manager, USER)) as session:
         with pytest.raises(BackendAPIError):
             await session.Agent.detail(stack.agent_id)
+
+
+async def test_session_mode_runs_code(stack: Stack) -> None:  # noqa: F811
+    """BACKEND_ENDPOINT_TYPE=session: REST execute and the websocket both go through /func."""
+    cfg = APIConfig(endpoint=stack.url, endpoint_type="session")
+    async with AsyncSession(config=cfg) as session:
+        assert (await session.Auth.login("user@lablup.com", "C8qnIo29EZvXkPK_MXcuAakYTy4NYrxwmCEyNPlf"))["authenticated"]
+        kern = await session.ComputeSession.get_or_create(IMAGE, name="sdk-websession")
+        out, err, _ = await _run(kern, 'print("via func")')
+        assert out == "via func\n", err
+        streamed = ""
+        async with kern.stream_execute('print("ws via func")') as ws:
+            async for msg in ws:
+                result = json.loads(msg.data)
+                streamed += "".join(t for k, t in result.get("console", []) if k == "stdout")
+                if result["status"] == "finished":
+                    break
+        assert streamed == "ws via func\n"
+        await kern.destroy()
+        await session.Auth.logout()
