@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from client.stack import Stack, local_config, stack  # noqa: F401  (fixtures)
-from manager.test_official_client import DEFAULT_CLI
 
+DEFAULT_CLI = Path.home() / ".cache" / "backend.ai" / "official-client-23.9.10" / "bin" / "backend.ai"
 PASSWORD = "C8qnIo29EZvXkPK_MXcuAakYTy4NYrxwmCEyNPlf"
 
 
