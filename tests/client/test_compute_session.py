@@ -322,3 +322,26 @@ async def test_session_mode_runs_code(stack: Stack) -> None:  # noqa: F811
         assert streamed == "ws via func\n"
         await kern.destroy()
         await session.Auth.logout()
+
+
+async def test_owner_access_key_bootstrap_and_dependencies(stack: Stack, api_config: APIConfig) -> None:  # noqa: F811
+    """An admin creates sessions for a user (owner_access_key) with a bootstrap script, in a
+    named scaling group, the second depending on the first."""
+    async with AsyncSession(config=api_config) as admin, \
+            AsyncSession(config=make_config(stack.manager, USER)) as user:
+        first = await admin.ComputeSession.get_or_create(
+            IMAGE, name="sdk-owned", owner_access_key=USER[0], scaling_group="default", cluster_size=1,
+            cluster_mode="single-node", bootstrap_script="echo booted > /home/work/boot.txt\n")
+        assert first.status == "RUNNING"
+        mine = user.ComputeSession("sdk-owned")
+        info = await mine.get_info()
+        assert info["sessionId"] == str(first.id)
+        out, err, _ = await _run(mine, "print(open('/home/work/boot.txt').read(), end='')")
+        assert out == "booted\n", err
+        second = await admin.ComputeSession.get_or_create(
+            IMAGE, name="sdk-dependent", owner_access_key=USER[0], dependencies=[str(first.id)], enqueue_only=True)
+        graph = await user.ComputeSession("sdk-dependent").get_dependency_graph()
+        assert str(first.id) in json.dumps(graph), graph
+        await user.ComputeSession("sdk-dependent").destroy(forced=True)
+        await admin.ComputeSession("sdk-owned", owner_access_key=USER[0]).destroy()
+        assert second.id != first.id
