@@ -118,3 +118,31 @@ async def test_events_follow_a_session(cli: Any, stack: Stack) -> None:  # noqa:
     err = (await proc.stderr.read()).decode() if proc.stderr else ""
     assert "session_terminated" in names, (names, err)
     assert names.index("session_terminating") < names.index("session_terminated"), names
+
+
+TEMPLATE = """\
+api_version: v1
+kind: taskTemplate
+metadata:
+  name: tplsess
+spec:
+  kernel:
+    image: python
+    environ:
+      FROM_TEMPLATE: "yes"
+"""
+
+
+async def test_start_from_template_and_restart(cli: Any, stack: Stack) -> None:  # noqa: F811
+    r = await cli("sesstpl", "create", input=TEMPLATE, keypair=USER)
+    tid = re.search(r"Task template (\S+) created", r.err).group(1)  # type: ignore[union-attr]
+    started = await cli("start-from-template", tid, "-t", "fromtpl", "-r", "cpu=1", keypair=USER)
+    assert "is created and ready" in started.err, started.text
+    out = await cli("run", "-t", "fromtpl", "-c",
+                    "import os; print(os.environ['FROM_TEMPLATE'])", "python", keypair=USER)
+    assert out.out == "yes\n", out.text
+    await cli("restart", "fromtpl", keypair=USER)
+    again = await cli("run", "-t", "fromtpl", "-c", "print('after restart')", "python", keypair=USER)
+    assert again.out == "after restart\n", again.text
+    await cli("rm", "fromtpl", keypair=USER)
+    assert _live(await _session_rows(stack)) == []

@@ -18,7 +18,14 @@ from ..admin.sessions import make_info_cmd, make_list_cmd
 from ..context import ExitCode, client_session, handle_errors
 from ..output import is_json, print_json, show_natural_size
 from ..pretty import print_done, print_error, print_fail, print_info, print_wait, print_warn
-from .args import creation_kwargs, describe_status, new_session_name, parse_kv, start_options
+from .args import (
+    creation_kwargs,
+    describe_status,
+    new_session_name,
+    parse_kv,
+    parse_resources,
+    start_options,
+)
 
 _owner = click.option("-o", "--owner", "--owner-access-key", "owner", metavar="ACCESS_KEY", default=None,
                       help="The owner of the target session (admins acting for others).")
@@ -60,6 +67,45 @@ def make_create_cmd(name: str, doc: str) -> click.Command:
                 sys.exit(ExitCode.FAILURE)
 
     return create
+
+
+def make_create_from_template_cmd(name: str, doc: str) -> click.Command:
+    @click.command(name, help=doc)
+    @click.argument("template_id")
+    @click.option("-t", "--name", "name_", metavar="NAME", default=None, help="Session name.")
+    @_owner
+    @click.option("-i", "--image", default=None, help="Override the template's image.")
+    @click.option("-c", "--startup-command", default=None, help="Override the startup command.")
+    @click.option("--type", "type_", type=click.Choice(["batch", "interactive"]), default=None)
+    @click.option("--enqueue-only", is_flag=True, default=None, help="Return right after enqueueing.")
+    @click.option("--max-wait", type=int, default=None, metavar="SECONDS")
+    @click.option("--no-reuse", is_flag=True, default=None)
+    @click.option("-e", "--env", metavar="KEY=VAL", multiple=True, help="Extra environment variables.")
+    @click.option("-r", "--resources", metavar="KEY=VAL", multiple=True, help="Override resource slots.")
+    @click.option("-m", "--mount", metavar="NAME", multiple=True, help="Mount these vfolders too.")
+    @click.option("--scaling-group", "--sgroup", "scaling_group", default=None)
+    @click.option("--cluster-size", type=int, default=None)
+    @click.option("-d", "--domain", default=None)
+    @click.option("-g", "--group", default=None)
+    def create_from_template(template_id: str, name_: str | None, owner: str | None, image: str | None,
+                             startup_command: str | None, type_: str | None, enqueue_only: bool | None,
+                             max_wait: int | None, no_reuse: bool | None, env: tuple[str, ...],
+                             resources: tuple[str, ...], mount: tuple[str, ...], scaling_group: str | None,
+                             cluster_size: int | None, domain: str | None, group: str | None) -> None:
+        overrides: dict[str, Any] = {
+            "image": image, "startup_command": startup_command, "type_": type_,
+            "enqueue_only": enqueue_only or None, "max_wait": max_wait, "no_reuse": no_reuse or None,
+            "envs": parse_kv(env, "env") or None, "resources": parse_resources(resources) or None,
+            "mounts": list(mount) or None, "scaling_group": scaling_group, "cluster_size": cluster_size,
+            "domain_name": domain, "group_name": group, "owner_access_key": owner}
+        with client_session() as s:
+            cs = s.ComputeSession.create_from_template(template_id, name=name_, **overrides)
+            _, kind, msg = describe_status(cs, str(getattr(cs, "name", name_ or template_id)))
+            _print_status(kind, msg)
+            if kind == "fail":
+                sys.exit(ExitCode.FAILURE)
+
+    return create_from_template
 
 
 def make_destroy_cmd(name: str, doc: str) -> click.Command:
@@ -207,6 +253,8 @@ def logs(session_id: str) -> None:
 
 
 session.add_command(make_create_cmd("create", "Create a session and start it without running code."))
+session.add_command(make_create_from_template_cmd(
+    "create-from-template", "Create a session from a session template (options override it)."))
 session.add_command(make_destroy_cmd("destroy", "Terminate sessions (names or IDs)."))
 session.add_command(make_destroy_cmd("rm", 'Alias of "session destroy".'))
 session.add_command(make_destroy_cmd("kill", 'Alias of "session destroy".'))
@@ -218,6 +266,8 @@ session.add_command(make_info_cmd('Show a compute session (alias of "admin sessi
 TOP_LEVEL = [
     make_create_cmd("start", 'Alias of "session create".'),
     make_create_cmd("create", 'Alias of "session create".'),
+    make_create_from_template_cmd("create-from-template", 'Alias of "session create-from-template".'),
+    make_create_from_template_cmd("start-from-template", 'Alias of "session create-from-template".'),
     make_destroy_cmd("rm", 'Alias of "session destroy".'),
     make_destroy_cmd("destroy", 'Alias of "session destroy".'),
     make_destroy_cmd("kill", 'Alias of "session destroy".'),
