@@ -20,7 +20,7 @@ from client.cli.parity import (
     stdout_lines,
 )
 from client.stack import Stack, local_config, stack  # noqa: F401  (fixtures)
-from manager.helpers import USER
+from manager.helpers import ADMIN, USER
 
 CONFIG_AND_ADMIN = [
     # Client version and the negotiated version's spelling differ by design.
@@ -185,3 +185,39 @@ async def test_sessions_match(cli: Any, official_cli: Any, stack: Stack, tmp_pat
     assert_same(ours, theirs)
     assert ours.outcomes[0].value == (0, ["hello world"])
     assert (tmp_path / "ours" / "dl" / "up.txt").read_text() == "uploaded for parity\n"
+
+
+async def test_events_match(cli: Any, official_cli: Any, stack: Stack) -> None:  # noqa: F811
+    """Both CLIs follow the same session's lifecycle events while it is terminated."""
+    import asyncio
+
+    from client.cli.clirunner import _env
+
+    await cli("start", "-t", "evparity", "python")
+    procs = []
+    for runner in (cli, official_cli):
+        env = {**_env(runner.endpoint, ADMIN, runner.home), **runner.extra_env}
+        procs.append(await asyncio.create_subprocess_exec(
+            *runner.argv0, "events", "evparity", env=env, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE))
+
+    async def names_until_terminated(proc: Any) -> list[str]:
+        names: list[str] = []
+        while line := (await proc.stdout.readline()).decode():
+            names.append(line.split(" ", 1)[0])
+            if names[-1] == "session_terminated":
+                break
+        return names
+
+    try:
+        await asyncio.sleep(4)                              # both subscribed
+        await cli("rm", "evparity")
+        ours, theirs = await asyncio.wait_for(
+            asyncio.gather(*(names_until_terminated(p) for p in procs)), timeout=90)
+    finally:
+        for p in procs:
+            if p.returncode is None:
+                p.kill()
+            await p.wait()
+    assert ours == theirs, (ours, theirs)
+    assert ours[-1] == "session_terminated" and "session_terminating" in ours
