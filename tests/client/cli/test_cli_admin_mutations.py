@@ -76,3 +76,27 @@ async def test_mutation_failures(cli: Any) -> None:
     assert denied.code == 1 and "Traceback" not in denied.err
     bad = await cli("admin", "domain", "add", "x", "--total-resource-slots", "{cpu", ok=False)
     assert bad.code == 4 and "must be JSON" in bad.err
+
+
+async def test_policies_resource_groups_and_image_aliases(cli: Any) -> None:
+    await cli("admin", "keypair-resource-policy", "add", "small", "--max-concurrent-sessions", "2",
+              "--total-resource-slots", '{"cpu": "2"}')
+    pol = _fields((await cli("admin", "keypair-resource-policy", "info", "small")).out)
+    assert pol["Max Concurrent Sessions"] == "2" and '"cpu": "2"' in pol["Total Resource Slots"]
+    await cli("admin", "keypair-resource-policy", "update", "small", "--idle-timeout", "60")
+    assert _fields((await cli("admin", "keypair-resource-policy", "info", "small")).out)["Idle Timeout"] == "60"
+    await cli("admin", "keypair-resource-policy", "delete", "small")
+    assert "small" not in (await cli("admin", "keypair-resource-policy", "list")).out
+
+    await cli("admin", "scaling-group", "add", "gpu-nodes", "-d", "GPUs", "--scheduler", "drf")
+    await cli("admin", "scaling-group", "associate-scaling-group", "gpu-nodes", "default")
+    sg = _fields((await cli("admin", "scaling-group", "info", "gpu-nodes")).out)
+    assert sg["Scheduler"] == "drf" and sg["Description"] == "GPUs"
+    await cli("admin", "scaling-group", "update", "gpu-nodes", "--scheduler", "lifo")
+    assert _fields((await cli("admin", "scaling-group", "info", "gpu-nodes")).out)["Scheduler"] == "lifo"
+    await cli("admin", "scaling-group", "dissociate-scaling-group", "gpu-nodes", "default")
+    await cli("admin", "scaling-group", "delete", "gpu-nodes")
+    assert "gpu-nodes" not in (await cli("admin", "scaling-group", "list")).out
+
+    bad = await cli("admin", "image", "alias", "py", "no/such:image", ok=False)
+    assert bad.code == 1 and "Traceback" not in bad.err

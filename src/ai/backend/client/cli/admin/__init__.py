@@ -14,6 +14,7 @@ def _register() -> None:
     from . import (  # noqa: F401  (the modules add their commands to `admin`)
         listings,
         mutations,
+        mutations2,
         sessions,
     )
 
