@@ -12,9 +12,9 @@ def admin() -> None:
 
 def _register() -> None:
     from . import (  # noqa: F401  (the modules add their commands to `admin`)
+        account_mutations,
         listings,
-        mutations,
-        mutations2,
+        resource_mutations,
         sessions,
     )
 

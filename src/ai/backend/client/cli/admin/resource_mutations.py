@@ -13,7 +13,7 @@ from ..context import ExitCode, client_session
 from ..output import print_result
 from ..pretty import print_done
 from .listings import image, keypair_resource_policy, scaling_group
-from .mutations import _given, _json_opt, _run
+from .account_mutations import _given, _json_opt, _run
 
 # --- keypair resource policies ---------------------------------------------------------------
 
