@@ -12,8 +12,8 @@ import click
 from ..context import ExitCode, client_session
 from ..output import print_result
 from ..pretty import print_done
-from .listings import image, keypair_resource_policy, scaling_group
 from .account_mutations import _given, _json_opt, _run
+from .listings import image, keypair_resource_policy, scaling_group
 
 # --- keypair resource policies ---------------------------------------------------------------
 
