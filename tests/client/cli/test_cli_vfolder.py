@@ -77,3 +77,17 @@ async def test_vfolder_invitations(cli: Any, storage: Any) -> None:
     await cli("vfolder", "invitations", "--accept", inv[0]["ID"])
     names = [v["Name"] for v in parse_table((await cli("vfolder", "list")).out)]
     assert "shared1" in names
+
+
+async def test_vfolder_clone(cli: Any, storage: Any) -> None:
+    (cli.home / "f.txt").write_text("cloned content\n")
+    await cli("vfolder", "create", "origin", keypair=USER)
+    await cli("vfolder", "upload", "origin", "f.txt", keypair=USER)
+    refused = await cli("vfolder", "clone", "origin", "copy1", keypair=USER, ok=False)
+    assert 'is not cloneable' in refused.err
+    await cli("vfolder", "create", "origin2", "--cloneable", keypair=USER)
+    await cli("vfolder", "upload", "origin2", "f.txt", keypair=USER)
+    r = await cli("vfolder", "clone", "origin2", "copy2", keypair=USER)
+    assert 'Cloned "origin2" into "copy2"' in r.err
+    files = [f["file name"] for f in parse_table((await cli("vfolder", "ls", "copy2", keypair=USER)).out)]
+    assert files == ["f.txt"]

@@ -321,6 +321,10 @@ def clone(name: str, target_name: str, target_host: str | None, usage_mode: str,
         if not s.VFolder(name).info().get("cloneable"):
             print_fail(f'Virtual folder "{name}" is not cloneable.')
             sys.exit(ExitCode.FAILURE)
-        s.VFolder(name).clone(target_name, target_host=target_host, usage_mode=usage_mode,
-                              permission=permission)
-        print_done(f'Cloned "{name}" into "{target_name}".')
+        result = s.VFolder(name).clone(target_name, target_host=target_host, usage_mode=usage_mode,
+                                       permission=permission)
+        if isinstance(result, dict) and result.get("bgtask_id"):
+            print_info(f'Cloning "{name}" into "{target_name}" continues in the background '
+                       f'(task {result["bgtask_id"]}).')
+        else:
+            print_done(f'Cloned "{name}" into "{target_name}".')
