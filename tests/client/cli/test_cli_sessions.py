@@ -146,3 +146,13 @@ async def test_start_from_template_and_restart(cli: Any, stack: Stack) -> None: 
     assert again.out == "after restart\n", again.text
     await cli("rm", "fromtpl", keypair=USER)
     assert _live(await _session_rows(stack)) == []
+
+
+async def test_run_with_a_mounted_vfolder(cli: Any, stack: Stack, storage: Any) -> None:  # noqa: F811
+    (cli.home / "input.csv").write_text("a,b\n1,2\n")
+    await cli("vfolder", "create", "mydata1", keypair=USER)
+    await cli("vfolder", "upload", "mydata1", "input.csv", keypair=USER)
+    r = await cli("run", "--rm", "-m", "mydata1", "-c",
+                  "print(open('/home/work/mydata1/input.csv').read().splitlines()[1])", "python", keypair=USER)
+    assert r.out == "1,2\n", r.text
+    assert "Error" not in r.err, r.err
