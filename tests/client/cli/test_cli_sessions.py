@@ -156,3 +156,12 @@ async def test_run_with_a_mounted_vfolder(cli: Any, stack: Stack, storage: Any) 
                   "print(open('/home/work/mydata1/input.csv').read().splitlines()[1])", "python", keypair=USER)
     assert r.out == "1,2\n", r.text
     assert "Error" not in r.err, r.err
+
+
+async def test_enqueue_only_returns_before_the_session_runs(cli: Any, stack: Stack) -> None:  # noqa: F811
+    r = await cli("run", "--enqueue-only", "-t", "queued1", "-c", "print('never')", "python", keypair=USER)
+    assert "never" not in r.out
+    assert re.search(r"Session queued1 \(ID \S+\) is enqueued for scheduling", r.err), r.text
+    listed = parse_table((await cli("ps", "--all", keypair=USER)).out)
+    assert [x["Name"] for x in listed] == ["queued1"]
+    await cli("rm", "queued1", keypair=USER)
