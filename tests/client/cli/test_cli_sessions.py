@@ -35,7 +35,9 @@ async def test_run_hello_world_by_alias(cli: Any, stack: Stack) -> None:  # noqa
 
 
 async def test_run_env_range_starts_one_session_per_case(cli: Any, stack: Stack) -> None:  # noqa: F811
-    r = await cli("run", "--rm", "--env-range=X=case:1,2,3", "-e", "CASENO=$X",
+    # the must-show command as given (no --rm): three cases on a 2-core agent that fits two
+    # sessions at a time, so each case's session must be released when its case is done
+    r = await cli("run", "--env-range=X=case:1,2,3", "-e", "CASENO=$X",
                   "-c", 'import os; print(os.environ["CASENO"])', "python", keypair=USER)
     lines = sorted(line for line in r.out.splitlines() if line.strip())
     assert lines == ["[1] 1", "[2] 2", "[3] 3"], r.text
@@ -43,6 +45,11 @@ async def test_run_env_range_starts_one_session_per_case(cli: Any, stack: Stack)
     assert len(rows) == 3                                  # three sessions, one per case
     assert sorted(r.environ["CASENO"] for r in rows) == ["1", "2", "3"]
     assert _live(rows) == []
+    kept = await cli("run", "--keep-sessions", "--env-range=Y=range:2", "-e", "V=$Y", "-c", "print(1)", "python",
+                     keypair=USER)
+    assert sorted(kept.out.split()) == ["1", "1", "[1]", "[2]"], kept.text
+    assert len(_live(await _session_rows(stack))) == 2
+    await cli("rm", *_live(await _session_rows(stack)), keypair=USER)
 
 
 async def test_run_exit_code_and_batch_files(cli: Any, stack: Stack) -> None:  # noqa: F811

@@ -2,7 +2,10 @@
 
 With --env-range/--exec-range/--build-range the command expands every combination of the
 ranges into its own session and runs them concurrently (at most --max-parallel at a time);
-each case's output lines are prefixed with its case number so they stay readable.
+each case's output lines are prefixed with its case number so they stay readable. Those
+per-case sessions are the experiment's own throwaway sessions: each is terminated when its
+case finishes (unless --keep-sessions), so later cases get the capacity the earlier ones
+held (on a small cluster the official client waits forever for it instead).
 """
 
 from __future__ import annotations
@@ -129,6 +132,8 @@ async def exec_loop(cs: Any, mode: str, code: str, opts: dict[str, Any] | None, 
               help="Local directory the uploaded files are relative to.")
 @click.option("--bootstrap-script", type=click.File("r"), default=None, help="Script run on startup.")
 @click.option("--rm", is_flag=True, help="Terminate the session after the run.")
+@click.option("--keep-sessions", is_flag=True,
+              help="With ranges: keep each case's session instead of terminating it after its case.")
 @click.option("-s", "--stats", is_flag=True, help="With --rm: show resource usage statistics.")
 @click.option("-q", "--quiet", is_flag=True, help="Only the program's output, no status lines.")
 @click.option("--env-range", metavar="RANGE_EXPR", multiple=True, type=RangeExpr(),
@@ -141,7 +146,8 @@ async def exec_loop(cs: Any, mode: str, code: str, opts: dict[str, Any] | None, 
 @click.option("--preopen", default=None, help="Comma-separated ports to pre-open.")
 @start_options
 def run(image: str, files: tuple[str, ...], code: str | None, clean: str | None, build: str | None,
-        exec_: str | None, basedir: str | None, bootstrap_script: Any, rm: bool, stats: bool, quiet: bool,
+        exec_: str | None, basedir: str | None, bootstrap_script: Any, rm: bool, keep_sessions: bool,
+        stats: bool, quiet: bool,
         env_range: tuple[Any, ...], build_range: tuple[Any, ...], exec_range: tuple[Any, ...],
         max_parallel: int, preopen: str | None, name: str | None, env: tuple[str, ...],
         **opts: Any) -> None:
@@ -159,6 +165,7 @@ def run(image: str, files: tuple[str, ...], code: str | None, clean: str | None,
         sys.exit(ExitCode.INVALID_ARGUMENT)
     cases = make_cases(parse_kv(env, "env"), build, exec_, env_range, build_range, exec_range)
     multi = len(cases) > 1
+    cleanup = rm or (multi and not keep_sessions)
     if multi and max_parallel <= 0:
         print_fail("--max-parallel must be a positive number.")
         sys.exit(ExitCode.INVALID_ARGUMENT)
@@ -200,7 +207,7 @@ def run(image: str, files: tuple[str, ...], code: str | None, clean: str | None,
                 print_fail(console.prefix + format_error(e))
                 ok = False
             finally:
-                if rm:
+                if cleanup:
                     try:
                         ret = await cs.destroy()
                         console.status(print_done, "Cleaned up the session.")
