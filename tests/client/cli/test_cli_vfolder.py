@@ -91,3 +91,14 @@ async def test_vfolder_clone(cli: Any, storage: Any) -> None:
     assert 'Cloned "origin2" into "copy2"' in r.err
     files = [f["file name"] for f in parse_table((await cli("vfolder", "ls", "copy2", keypair=USER)).out)]
     assert files == ["f.txt"]
+
+
+async def test_project_folder_share_and_unshare(cli: Any, storage: Any) -> None:
+    gid = parse_table((await cli("admin", "group", "list")).out)[0]["ID"]
+    await cli("vfolder", "create", "teamdata", "-g", gid)
+    r = await cli("vfolder", "share", "teamdata", "user@lablup.com", "-p", "ro")
+    assert "Shared with ro permission to:" in r.out and "user@lablup.com" in r.out
+    seen = {v["Name"]: v for v in parse_table((await cli("vfolder", "list", keypair=USER)).out)}
+    assert seen["teamdata"]["Ownership Type"] == "group"
+    un = await cli("vfolder", "unshare", "teamdata", "user@lablup.com")
+    assert "Unshared from:" in un.out
