@@ -71,3 +71,16 @@ def test_errors_are_one_line() -> None:
     gql = FakeAPIError(400, {"title": "GraphQL error", "data": [{"message": "bad field"}]})
     assert format_error(gql) == "GraphQL error: bad field (HTTP 400)"
     assert format_error(ValueError("bad")) == "ValueError: bad"
+
+
+def test_connection_errors_are_short() -> None:
+    class BackendClientError(Exception):
+        pass
+
+    e = BackendClientError(
+        "Request to the API endpoint has failed; check your network connection and the server status "
+        "(http://127.0.0.1:9/): ClientConnectorError(ConnectionKey(host='127.0.0.1', port=9, is_ssl=False), "
+        "ConnectionRefusedError(111, \"Connect call failed ('127.0.0.1', 9)\"))")
+    assert format_error(e) == ("BackendClientError: Request to the API endpoint has failed; check your network "
+                               "connection and the server status (http://127.0.0.1:9/): "
+                               "Connect call failed ('127.0.0.1', 9)")

@@ -6,6 +6,7 @@ local exception's text), so scripts can grep them and people can read them.
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any, NoReturn
 
@@ -65,9 +66,17 @@ def format_error(exc: BaseException) -> str:
         text = ": ".join(parts) if parts else reason
         return f"{text} (HTTP {status})".replace("\n", " ")
     text = str(exc) or type(exc).__name__
+    # "...server status (URL): ClientConnectorError(ConnectionKey(...), OSError(111, 'why'))"
+    # -> "...server status (URL): why"
+    m = _WRAPPED_OS_ERROR.search(text)
+    if m:
+        text = text[:m.start()] + ": " + m.group(1)
     if type(exc).__name__ not in text and not isinstance(exc, click.ClickException):
         text = f"{type(exc).__name__}: {text}"
     return text.replace("\n", " ")
+
+
+_WRAPPED_OS_ERROR = re.compile(r""": Client\w*Error\(.*\w+\(-?\d+, ['"](.+?)['"]\)\)$""")
 
 
 def print_error(exc: BaseException) -> None:
