@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# A throwaway KVM guest whose kernel has XFS project quotas (CONFIG_XFS_QUOTA=y), for testing the
+# storage proxy's `xfs` backend where the host kernel lacks them.
+#
+#   scripts/xfs-quota-vm.sh [prepare]        builds the guest once; prints its directory
+#   scripts/xfs-quota-vm.sh run JOBDIR [DISK] boots it and runs JOBDIR/run inside; exits with its status
+# (prepare also copies this script to ~/.cache/backend.ai/xfs-vm/xfs-quota-vm.sh for the tests).
+#
+# prepare (idempotent, cached in ~/.cache/backend.ai/xfs-vm): installs qemu-system-x86, unpacks
+# Debian's linux-image-amd64 with `dpkg -x` (the host's boot is untouched) and packs an initramfs
+# of busybox-static plus the modules the guest needs (virtio, 9p, xfs, crc32c and their
+# dependencies from modules.dep).
+#
+# The guest's /init mounts the host's / read-only over 9p (tag hostroot), mounts JOBDIR writable
+# over the same path (tag job), adds /proc, /sys and /dev, then chroots into the host root and
+# runs JOBDIR/run with the host's own binaries (mkfs.xfs, xfs_quota, python). DISK, if given, is
+# /dev/vda. The console (serial) shows the output; the last line is `XFSVM-EXIT <status>`.
+set -euo pipefail
+CACHE="${BACKEND_CACHE_DIR:-$HOME/.cache/backend.ai}/xfs-vm"
+FORMAT=5   # bump when the initramfs layout or /init changes
+# crc32c_generic first: libcrc32c (for xfs) needs a crc32c implementation when it loads
+MODULES="crc32c_generic virtio_pci virtio_blk 9pnet_virtio 9p xfs"
+
+ready() { [ "$(cat "$CACHE/ready" 2>/dev/null)" = "$FORMAT" ] && [ -f "$CACHE/vmlinuz" ] && [ -f "$CACHE/initrd.gz" ] \
+  && command -v qemu-system-x86_64 >/dev/null; }
+
+write_init() {
+  cat >"$1" <<'EOF'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+modprobe -a $(cat /modules.load) || echo "xfsvm: loading modules failed"
+job=$(sed -n 's/.*xfsvm\.job=\([^ ]*\).*/\1/p' /proc/cmdline)
+[ -n "$job" ] || { echo "XFSVM-EXIT 0"; poweroff -f; }   # a boot probe: no job
+opts=trans=virtio,version=9p2000.L,msize=512000
+rc=1
+if ! mount -t 9p -o "$opts,ro,cache=loose" hostroot /newroot; then
+  echo "xfsvm: cannot mount the host root over 9p"
+elif ! mount -t 9p -o "$opts" job "/newroot$job"; then
+  echo "xfsvm: cannot mount the job directory $job"
+else
+  mount -t proc proc /newroot/proc
+  mount -t sysfs sys /newroot/sys
+  mount -t devtmpfs dev /newroot/dev
+  env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+    TMPDIR="$job/tmp" PYTHONDONTWRITEBYTECODE=1 XFSVM_JOB="$job" \
+    chroot /newroot /bin/sh -c 'mkdir -p "$TMPDIR" && cd "$XFSVM_JOB" && exec ./run' </dev/null
+  rc=$?
+  umount /newroot/dev /newroot/sys /newroot/proc "/newroot$job" 2>/dev/null
+fi
+sync
+echo "XFSVM-EXIT $rc"
+poweroff -f
+EOF
+  chmod +x "$1"
+}
+
+prepare() {
+  mkdir -p "$CACHE"
+  exec 9>"$CACHE/.lock"
+  flock 9   # several worktrees / CI jobs may ask at once
+  ready && return 0
+  export DEBIAN_FRONTEND=noninteractive
+  if ! command -v qemu-system-x86_64 >/dev/null; then
+    echo "[xfs-vm] installing qemu-system-x86" >&2
+    apt-get install -y -qq --no-install-recommends qemu-system-x86 >/dev/null 2>&1 \
+      || { apt-get update -qq && apt-get install -y -qq --no-install-recommends qemu-system-x86 >/dev/null; }
+  fi
+  local pkg
+  pkg=$(apt-cache depends linux-image-amd64 | sed -n 's/.*Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -1)
+  [ -n "$pkg" ] || { echo "[xfs-vm] cannot resolve linux-image-amd64 (apt-get update?)" >&2; exit 1; }
+  echo "[xfs-vm] fetching $pkg and busybox-static" >&2
+  rm -rf "$CACHE/debs" "$CACHE/kernel" "$CACHE/busybox" "$CACHE/initramfs"
+  mkdir -p "$CACHE/debs"
+  (cd "$CACHE/debs" && apt-get download "$pkg" busybox-static 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2)
+  dpkg -x "$CACHE"/debs/linux-image-*.deb "$CACHE/kernel"
+  dpkg -x "$CACHE"/debs/busybox-static_*.deb "$CACHE/busybox"
+  local bb="$CACHE/busybox/bin/busybox" kver
+  kver=$(ls "$CACHE/kernel/lib/modules")
+  grep -q '^CONFIG_XFS_QUOTA=y' "$CACHE/kernel/boot/config-$kver" \
+    || { echo "[xfs-vm] $pkg lacks CONFIG_XFS_QUOTA" >&2; exit 1; }
+  "$bb" depmod -b "$CACHE/kernel" "$kver"
+
+  local root="$CACHE/initramfs" mods="$CACHE/kernel/lib/modules/$kver" dep m f
+  mkdir -p "$root"/{bin,proc,sys,dev,newroot,lib/modules/"$kver"}
+  cp "$bb" "$root/bin/busybox"
+  cp "$mods/modules.dep" "$root/lib/modules/$kver/"
+  for m in $MODULES; do
+    dep=$(grep -E "/${m}\.ko(\.[a-z]+)?:" "$mods/modules.dep") \
+      || { echo "[xfs-vm] module $m not in $pkg" >&2; exit 1; }
+    for f in $(echo "$dep" | tr -d ':'); do
+      mkdir -p "$root/lib/modules/$kver/$(dirname "$f")"
+      cp "$mods/$f" "$root/lib/modules/$kver/$f"
+    done
+  done
+  echo "$MODULES" >"$root/modules.load"
+  write_init "$root/init"
+  (cd "$root" && find . | "$bb" cpio -o -H newc 2>/dev/null | gzip -1 >"$CACHE/initrd.gz.tmp")
+  mv "$CACHE/initrd.gz.tmp" "$CACHE/initrd.gz"
+  cp "$CACHE/kernel/boot/vmlinuz-$kver" "$CACHE/vmlinuz"
+  rm -rf "$CACHE/debs" "$CACHE/kernel" "$CACHE/busybox"
+  echo "$FORMAT" >"$CACHE/ready"
+  echo "[xfs-vm] guest ready: kernel $kver" >&2
+}
+
+# boot ACCEL TIMEOUT [JOBDIR [DISK]]: the console goes to stdout
+boot() {
+  local accel=$1 limit=$2 job=${3:-} disk=${4:-}
+  local args=(-machine "q35,accel=$accel" -cpu max -m 1024 -smp 1 -nodefaults -no-user-config
+    -display none -serial stdio -no-reboot
+    -kernel "$CACHE/vmlinuz" -initrd "$CACHE/initrd.gz"
+    -append "console=ttyS0 quiet loglevel=3 panic=-1${job:+ xfsvm.job=$job}"
+    -virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap")
+  [ -n "$job" ] && args+=(-virtfs "local,path=$job,mount_tag=job,security_model=none")
+  [ -n "$disk" ] && args+=(-drive "file=$disk,format=raw,if=virtio,cache=unsafe")
+  timeout "$limit" qemu-system-x86_64 "${args[@]}" </dev/null 2>&1 || true
+}
+
+# KVM when the stock kernel really boots under it (a PVM-only /dev/kvm does not), else TCG;
+# decided once per host boot.
+accel() {
+  local bootid decision
+  bootid=$(cat /proc/sys/kernel/random/boot_id)
+  decision=$(sed -n "s/^$bootid //p" "$CACHE/accel" 2>/dev/null || true)
+  if [ -z "$decision" ]; then
+    decision=tcg
+    if [ -w /dev/kvm ] && boot kvm 30 | grep -q '^XFSVM-EXIT 0'; then decision=kvm; fi
+    echo "$bootid $decision" >"$CACHE/accel"
+    echo "[xfs-vm] accelerator: $decision" >&2
+  fi
+  echo "$decision"
+}
+
+run() {
+  local job disk out rc
+  job=$(realpath "${1:?usage: xfs-quota-vm.sh run JOBDIR [DISK]}")
+  disk="${2:-}"
+  [ -x "$job/run" ] || { echo "[xfs-vm] $job/run is not executable" >&2; exit 2; }
+  out=$(mktemp)
+  boot "${XFSVM_ACCEL:-$(accel)}" "${XFSVM_TIMEOUT:-300}" "$job" "$disk" | tee "$out"
+  rc=$(sed -n 's/^XFSVM-EXIT \([0-9]*\).*/\1/p' "$out" | tail -1)
+  rm -f "$out"
+  [ -n "$rc" ] || { echo "[xfs-vm] the guest did not report an exit status (timeout or crash)" >&2; exit 125; }
+  exit "$rc"
+}
+
+case "${1:-prepare}" in
+  prepare)
+    prepare
+    accel >/dev/null
+    # the tests run this launcher from the cache (Pants' sandbox holds no scripts/)
+    if [ "$(realpath "$0")" != "$(realpath "$CACHE/xfs-quota-vm.sh" 2>/dev/null)" ]; then
+      install -m 755 "$0" "$CACHE/xfs-quota-vm.sh.tmp" && mv "$CACHE/xfs-quota-vm.sh.tmp" "$CACHE/xfs-quota-vm.sh"
+    fi
+    echo "$CACHE" ;;
+  run) shift; ready || prepare; run "$@" ;;
+  *) echo "usage: $0 [prepare] | run JOBDIR [DISK]" >&2; exit 2 ;;
+esac
