@@ -21,7 +21,13 @@ from typing import Any
 
 from ai.backend.common.storage_types import QuotaScopeID, QuotaScopeType, VFolderID
 from ai.backend.storage.errors import QuotaExceeded, QuotaScopeNotFound
-from ai.backend.storage.volumes.xfs import XfsProjectQuotaModel, XfsVolume, cmd_report, find_mount, parse_report
+from ai.backend.storage.volumes.xfs import (
+    XfsProjectQuotaModel,
+    XfsVolume,
+    cmd_report,
+    find_mount,
+    parse_report,
+)
 
 MiB = 2**20
 LIMIT = 8 * MiB
