@@ -137,15 +137,20 @@ boot() {
   timeout "$limit" qemu-system-x86_64 "${args[@]}" </dev/null 2>&1 || true
 }
 
-# KVM when the stock kernel really boots under it (a PVM-only /dev/kvm does not), else TCG;
-# decided once per host boot.
+# KVM when the stock kernel really boots under it, else TCG; decided once per host boot. A
+# /dev/kvm backed only by PVM (kvm_pvm, no VMX/SVM) runs PVM-built guest kernels only: the stock
+# one hangs in it, so that case goes straight to TCG without the probe.
 accel() {
   local bootid decision
   bootid="$(cat /proc/sys/kernel/random/boot_id)-$FORMAT"
   decision=$(sed -n "s/^$bootid //p" "$CACHE/accel" 2>/dev/null || true)
   if [ -z "$decision" ]; then
     decision=tcg
-    if [ -w /dev/kvm ] && boot kvm 30 | grep -q '^XFSVM-EXIT 0'; then decision=kvm; fi
+    if [ -d /sys/module/kvm_pvm ] && [ ! -d /sys/module/kvm_intel ] && [ ! -d /sys/module/kvm_amd ]; then
+      echo "[xfs-vm] /dev/kvm is PVM-only: using TCG" >&2
+    elif [ -w /dev/kvm ] && boot kvm 30 | grep -q '^XFSVM-EXIT 0'; then
+      decision=kvm
+    fi
     echo "$bootid $decision" >"$CACHE/accel"
     echo "[xfs-vm] accelerator: $decision" >&2
   fi

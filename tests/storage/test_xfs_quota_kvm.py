@@ -71,6 +71,7 @@ def observed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     run.chmod(0o755)
     proc = subprocess.run([str(launcher), "run", str(job), str(disk)], capture_output=True, text=True,
                           timeout=420, env={**os.environ, "XFSVM_TIMEOUT": "360"})
+    disk.unlink()  # 320 MiB apparent size; keep only the small job files for inspection
     console = proc.stdout[-4000:] + proc.stderr[-2000:]
     print(console)
     assert proc.returncode == 0, f"the guest run failed (exit {proc.returncode}):\n{console}"
