@@ -17,7 +17,7 @@
 # /dev/vda. The console (serial) shows the output; the last line is `XFSVM-EXIT <status>`.
 set -euo pipefail
 CACHE="${BACKEND_CACHE_DIR:-$HOME/.cache/backend.ai}/xfs-vm"
-FORMAT=7   # bump when the initramfs layout or /init changes
+FORMAT=8   # bump when the initramfs layout or /init changes
 # crc32c_generic first: libcrc32c (for xfs) needs a crc32c implementation when it loads
 MODULES="crc32c_generic virtio_pci virtio_blk 9pnet_virtio 9p xfs"
 
@@ -71,13 +71,18 @@ prepare() {
     apt-get install -y -qq --no-install-recommends qemu-system-x86 >/dev/null 2>&1 \
       || { apt-get update -qq && apt-get install -y -qq --no-install-recommends qemu-system-x86 >/dev/null; }
   fi
-  local pkg
-  pkg=$(apt-cache depends linux-image-amd64 | sed -n 's/.*Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -1)
-  [ -n "$pkg" ] || { echo "[xfs-vm] cannot resolve linux-image-amd64 (apt-get update?)" >&2; exit 1; }
-  echo "[xfs-vm] fetching $pkg and busybox-static" >&2
+  local pkg attempt
   rm -rf "$CACHE/debs" "$CACHE/kernel" "$CACHE/busybox" "$CACHE/initramfs"
   mkdir -p "$CACHE/debs"
-  (cd "$CACHE/debs" && apt-get download "$pkg" busybox-static 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2)
+  for attempt in 1 2; do   # stale package lists name superseded versions: refresh them once
+    [ "$attempt" = 2 ] && apt-get update -qq >&2
+    pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/.*Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -1)
+    [ -n "$pkg" ] || continue
+    echo "[xfs-vm] fetching $pkg and busybox-static" >&2
+    (cd "$CACHE/debs" && apt-get download "$pkg" busybox-static >&2 2>/dev/null) && break
+    pkg=
+  done
+  [ -n "$pkg" ] || { echo "[xfs-vm] cannot download linux-image-amd64 and busybox-static" >&2; exit 1; }
   dpkg -x "$CACHE"/debs/linux-image-*.deb "$CACHE/kernel"
   dpkg -x "$CACHE"/debs/busybox-static_*.deb "$CACHE/busybox"
   local bb="$CACHE/busybox/bin/busybox" kver
