@@ -114,6 +114,14 @@ def test_raising_the_limit_lets_the_write_succeed(observed: dict[str, Any]) -> N
     assert after["used"] >= observed["limited_write"]["written"] + guest.WRITE_ATTEMPT
 
 
+def test_upload_temp_files_are_held_to_the_same_limit(observed: dict[str, Any]) -> None:
+    w = observed["upload_part_write"]
+    room = guest.RAISED_LIMIT - observed["usage_after_raise"]["used"]
+    assert w["errno"] in (errno.ENOSPC, errno.EDQUOT), w
+    assert room - 2 * MiB <= w["written"] <= room, (w, room)
+    assert observed["usage_after_upload"]["used"] <= guest.RAISED_LIMIT
+
+
 def test_a_scope_without_limit_is_not_limited(observed: dict[str, Any]) -> None:
     # the control: the same 16 MiB write that hit the 8 MiB limit goes through without one
     assert observed["unlimited_write"] == {"written": guest.WRITE_ATTEMPT, "errno": None,

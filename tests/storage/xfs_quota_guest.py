@@ -98,9 +98,16 @@ async def scenario(mount: Path) -> dict[str, Any]:
         obs["precheck_at_limit"] = "QuotaExceeded"
 
     await qm.update_quota_scope(limited, RAISED_LIMIT)
-    obs["raised_write"] = write_until_error(vfpath / "more.bin", WRITE_ATTEMPT)
+    # into a directory made after the scope was set up: it inherits the project id too
+    await vol.fsops.mkdir(vfid, "nested/deeper", parents=True, exist_ok=False)
+    obs["raised_write"] = write_until_error(vfpath / "nested/deeper/more.bin", WRITE_ATTEMPT)
     obs["usage_after_raise"] = await usage(qm, limited)
     obs["on_disk_after_raise"] = on_disk_bytes(vol.quota_scope_path(limited))
+    # tus temp files live in the scope's upload directory: the same kernel limit stops them
+    vol.upload_dir(limited).mkdir(exist_ok=True)
+    obs["upload_part_write"] = write_until_error(vol.upload_dir(limited) / "session.part", RAISED_LIMIT)
+    obs["usage_after_upload"] = await usage(qm, limited)
+    (vol.upload_dir(limited) / "session.part").unlink()
 
     unlimited = QuotaScopeID(QuotaScopeType.PROJECT, uuid.uuid4())
     await qm.create_quota_scope(unlimited, None)
