@@ -17,7 +17,7 @@
 # runs JOBDIR/run with the host's own binaries (mkfs.xfs, xfs_quota, python). DISK, if given, is
 # /dev/vda. The console (serial) shows the output; the last line is `XFSVM-EXIT <status>`.
 set -euo pipefail
-CACHE="${BACKEND_CACHE_DIR:-$HOME/.cache/backend.ai}/xfs-vm"
+CACHE="${XFSVM_CACHE:-${BACKEND_CACHE_DIR:-$HOME/.cache/backend.ai}/xfs-vm}"
 FORMAT=8   # bump when the initramfs layout or /init changes
 # crc32c_generic first: libcrc32c (for xfs) needs a crc32c implementation when it loads
 MODULES="crc32c_generic virtio_pci virtio_blk 9pnet_virtio 9p xfs"

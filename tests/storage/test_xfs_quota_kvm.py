@@ -69,8 +69,9 @@ def observed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     run = job / "run"
     run.write_text(job_script(job))
     run.chmod(0o755)
-    proc = subprocess.run([str(launcher), "run", str(job), str(disk)], capture_output=True, text=True,
-                          timeout=420, env={**os.environ, "XFSVM_TIMEOUT": "360"})
+    env = {**os.environ, "XFSVM_TIMEOUT": "360", "XFSVM_CACHE": str(launcher.parent)}
+    proc = subprocess.run([str(launcher), "run", str(job), str(disk)], capture_output=True,
+                          text=True, timeout=420, env=env)
     disk.unlink()  # 320 MiB apparent size; keep only the small job files for inspection
     console = proc.stdout[-4000:] + proc.stderr[-2000:]
     print(console)
