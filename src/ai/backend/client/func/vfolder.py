@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from ..exceptions import BackendAPIError, BackendClientError
+from ..exceptions import BackendClientError
 from ..request import Request, raise_for_problem
 from ..session import api_session
 from .base import BaseFunction, PaginatedResult, api_function, paginated_query
@@ -401,6 +401,3 @@ class VFolder(BaseFunction):
         rqst.set_json({"name": name, "edit_fstab": edit_fstab})
         async with rqst.fetch() as resp:
             return await resp.json()
-
-
-_ = BackendAPIError   # re-exported for callers catching upload/download API errors
