@@ -173,3 +173,13 @@ async def test_image_rescan_and_background_task_events(api_config: APIConfig) ->
         images = await session.Image.list()
         assert ("stable/python", "cr.backend.ai", "3.11-debian12") in [(i["name"], i["registry"], i["tag"])
                                                                       for i in images]
+
+
+async def test_user_authorize(manager: Any) -> None:
+    anonymous = APIConfig(endpoint=manager.url, access_key="")
+    async with AsyncSession(config=anonymous) as session:
+        data = await session.User.authorize("user@lablup.com", USER[1])
+        assert data["access_key"] == USER[0] and data["secret_key"] == USER[1]
+        with pytest.raises(BackendAPIError) as info:
+            await session.User.authorize("user@lablup.com", "wrong")
+        assert info.value.status == 401

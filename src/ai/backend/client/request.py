@@ -84,7 +84,8 @@ class Request:
         if self.method not in _METHODS:
             raise ValueError(f"unsupported HTTP method {self.method}")
         self.path = str(values.get("path") or "")
-        self.params = {k: str(v) for k, v in (params or {}).items() if v is not None}
+        self.params = {k: (str(v).lower() if isinstance(v, bool) else str(v))
+                       for k, v in (params or {}).items() if v is not None}
         self.reporthook = reporthook
         self.override_api_version = override_api_version
         self.headers: dict[str, str] = {}
