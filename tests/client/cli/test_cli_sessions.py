@@ -169,6 +169,12 @@ async def test_enqueue_only_returns_before_the_session_runs(cli: Any, stack: Sta
     r = await cli("run", "--enqueue-only", "-t", "queued1", "-c", "print('never')", "python", keypair=USER)
     assert "never" not in r.out
     assert re.search(r"Session queued1 \(ID \S+\) is enqueued for scheduling", r.err), r.text
-    listed = parse_table((await cli("ps", "--all", keypair=USER)).out)
-    assert [x["Name"] for x in listed] == ["queued1"]
+    names: list[str] = []
+    for _ in range(20):                   # the listing may lag the enqueue reply by a moment
+        out = (await cli("ps", "--all", keypair=USER)).out
+        names = [x["Name"] for x in parse_table(out)] if "---" in out else []
+        if names:
+            break
+        await asyncio.sleep(0.5)
+    assert names == ["queued1"]
     await cli("rm", "queued1", keypair=USER)
