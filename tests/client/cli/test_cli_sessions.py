@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from ai.backend.manager.models import sessions
@@ -155,14 +156,45 @@ async def test_start_from_template_and_restart(cli: Any, stack: Stack) -> None: 
     assert _live(await _session_rows(stack)) == []
 
 
-async def test_run_with_a_mounted_vfolder(cli: Any, stack: Stack, storage: Any) -> None:  # noqa: F811
+@pytest.fixture
+async def kernel_storage(tmp_path: Path, cluster_etcd: Any, etcd_addr: Any, test_id: str) -> Any:
+    """The test storage proxy, but making vfolders owned by the agent's kernel uid/gid (1100),
+    as configs/storage-proxy/halfstack.toml does, so sessions can write into them."""
+    from ai.backend.common.types import HostPortPair
+    from ai.backend.storage import config as cfgmod
+    from ai.backend.storage.server import StorageProxyServer
+    from manager.vfolders.conftest import STORAGE_TOML
+
+    text = STORAGE_TOML.format(namespace=cluster_etcd.namespace, etcd_host=etcd_addr.host,
+                               etcd_port=etcd_addr.port, test_id=test_id, vfroot=tmp_path / "vfroot")
+    text = text.replace("[storage-proxy]\n", "[storage-proxy]\nuser = 1100\ngroup = 1100\n", 1)
+    path = tmp_path / "storage-proxy.toml"
+    path.write_text(text)
+    config = cfgmod.load(path)
+    for side in ("client", "manager"):
+        config["api"][side]["service-addr"] = HostPortPair("127.0.0.1", 0)
+    await cluster_etcd.put_dict({"volumes/_types/user": "", "volumes/_types/group": ""})
+    server = StorageProxyServer(config)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+async def test_run_with_a_mounted_vfolder(cli: Any, stack: Stack, kernel_storage: Any) -> None:  # noqa: F811
     (cli.home / "input.csv").write_text("a,b\n1,2\n")
     await cli("vfolder", "create", "mydata1", keypair=USER)
     await cli("vfolder", "upload", "mydata1", "input.csv", keypair=USER)
     r = await cli("run", "--rm", "-m", "mydata1", "-c",
-                  "print(open('/home/work/mydata1/input.csv').read().splitlines()[1])", "python", keypair=USER)
+                  "print(open('/home/work/mydata1/input.csv').read().splitlines()[1]);"
+                  "open('/home/work/mydata1/result.txt', 'w').write('done')", "python", keypair=USER)
     assert r.out == "1,2\n", r.text
     assert "Error" not in r.err, r.err
+    dl = cli.home / "dl"
+    dl.mkdir()
+    await cli("vfolder", "download", "mydata1", "result.txt", "-b", str(dl), keypair=USER)
+    assert (dl / "result.txt").read_text() == "done"      # written by the session, read back
 
 
 async def test_enqueue_only_returns_before_the_session_runs(cli: Any, stack: Stack) -> None:  # noqa: F811
