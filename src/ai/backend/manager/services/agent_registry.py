@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 PING_TIMEOUT = 2.0
 # a heartbeat reconciles the agent's kernels at most this often (each one refreshes last_seen)
 RECONCILE_INTERVAL = 2.0
+UPSERT_INTERVAL = 5.0
 
 S = SessionStatus
 
@@ -69,9 +70,20 @@ async def handle_heartbeat(ctx: RootContext, source: str, event: AgentHeartbeatE
         log.warning("ignoring a heartbeat without an agent id/address from %r", source)
         return
     await ctx.redis.live.hset(last_seen_key(ctx), agent_id, str(time.time()))
-    revived = await upsert_agent(ctx, agent_id, info)
-    if revived is None:
-        return
+    # the row is rewritten when something changed, and every UPSERT_INTERVAL anyway (which
+    # also revives an agent another process marked LOST meanwhile)
+    seen: dict[str, tuple[float, str]] = ctx.extensions.setdefault("agent_upserted", {})
+    t = time.monotonic()
+    fingerprint = repr((info.get("addr"), info.get("scaling_group"), info.get("available_resource_slots"),
+                        info.get("version"), info.get("architecture")))
+    prev = seen.get(agent_id)
+    if prev is not None and prev[1] == fingerprint and t - prev[0] < UPSERT_INTERVAL:
+        revived: bool | None = False
+    else:
+        revived = await upsert_agent(ctx, agent_id, info)
+        if revived is None:
+            return
+        seen[agent_id] = (t, fingerprint)
     last: dict[str, float] = ctx.extensions.setdefault("agent_reconciled_at", {})
     t = time.monotonic()
     if revived or t - last.get(agent_id, 0.0) >= RECONCILE_INTERVAL:
@@ -93,6 +105,7 @@ async def handle_terminated(ctx: RootContext, source: str, event: AgentTerminate
         await conn.execute(sa.update(agents).where(agents.c.id == event.agent_id).values(
             status=AgentStatus.TERMINATED, status_changed=now()))
     await ctx.redis.live.hdel(last_seen_key(ctx), event.agent_id)
+    ctx.extensions.get("agent_upserted", {}).pop(event.agent_id, None)
 
 
 async def upsert_agent(ctx: RootContext, agent_id: str, info: dict[str, Any]) -> bool | None:
@@ -280,6 +293,7 @@ async def check_lost(ctx: RootContext) -> list[str]:
         )).all()
     for agent_id in lost:
         log.warning("agent %s missed heartbeats for %.0fs: LOST", agent_id, timeout)
+        ctx.extensions.get("agent_upserted", {}).pop(agent_id, None)
     from .session_lifecycle import fail_session
 
     for sid in {r.session_id for r in creating}:

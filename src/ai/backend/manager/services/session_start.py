@@ -30,7 +30,13 @@ from ai.backend.common.types import ResourceSlot
 from ..context import RootContext
 from ..models import kernels, sessions
 from .session_announce import announce
-from .session_transitions import CREATION_STATUSES, before, refresh_session, transit_kernels
+from .session_transitions import (
+    CREATION_STATUSES,
+    before,
+    lock_session,
+    refresh_session,
+    transit_kernels,
+)
 
 log = logging.getLogger(__name__)
 
@@ -112,26 +118,36 @@ async def mark_running(ctx: RootContext, kernel_id: uuid.UUID, info: Mapping[str
     }
     if info.get("attached_devices") is not None:
         values["attached_devices"] = info["attached_devices"]
+    async with ctx.db.connect() as conn:   # most often already recorded (the RPC answer and the event)
+        row = (await conn.execute(sa.select(kernels.c.session_id, kernels.c.status)
+                                  .where(kernels.c.id == kernel_id))).first()
+    if row is None or row.status not in CREATION_STATUSES:
+        return
+    sid = row.session_id
     async with ctx.db.begin() as conn:
-        sid = (await conn.execute(sa.select(kernels.c.session_id).where(kernels.c.id == kernel_id))).scalar()
-        if sid is None:
-            return
-        await conn.execute(sa.select(sessions.c.id).where(sessions.c.id == sid).with_for_update())
+        locked = await lock_session(conn, sid)
         changed = await transit_kernels(conn, [kernel_id], S.RUNNING, from_statuses=CREATION_STATUSES,
                                         reason="kernel-started", values=values)
-        change = await refresh_session(conn, sid, reason="kernel-started") if changed else None
+        change = await refresh_session(conn, sid, reason="kernel-started", locked=locked) if changed else None
     await announce(ctx, sid, change, "kernel-started")
 
 
-async def _step(ctx: RootContext, session_id: uuid.UUID, kernel_ids: list[uuid.UUID], status: SessionStatus,
-                reason: str) -> bool:
-    """Move these kernels forward to `status`; False if none of them is still being created."""
+async def _step(ctx: RootContext, session_id: uuid.UUID, kernel_ids: list[uuid.UUID],
+                statuses: list[SessionStatus], reason: str) -> bool:
+    """Move these kernels forward through `statuses`; False if none of them is still being created."""
     async with ctx.db.begin() as conn:
-        await conn.execute(sa.select(sessions.c.id).where(sessions.c.id == session_id).with_for_update())
-        await transit_kernels(conn, kernel_ids, status, from_statuses=before(status), reason=reason)
-        alive = (await conn.execute(sa.select(sa.func.count()).select_from(kernels).where(
-            kernels.c.id.in_(kernel_ids) & kernels.c.status.in_(list(CREATION_STATUSES))))).scalar_one()
-        change = await refresh_session(conn, session_id, reason=reason)
+        locked = await lock_session(conn, session_id)
+        if locked is None:
+            return False
+        changed = []
+        for status in statuses:
+            changed += await transit_kernels(conn, kernel_ids, status, from_statuses=before(status), reason=reason)
+        if changed:
+            alive = True
+        else:   # a re-drive: are these kernels still being created?
+            alive = bool((await conn.execute(sa.select(sa.func.count()).select_from(kernels).where(
+                kernels.c.id.in_(kernel_ids) & kernels.c.status.in_(list(CREATION_STATUSES))))).scalar_one())
+        change = await refresh_session(conn, session_id, reason=reason, locked=locked) if changed else None
     await announce(ctx, session_id, change, reason)
     return bool(alive)
 
@@ -154,7 +170,7 @@ async def drive_session(ctx: RootContext, session_id: uuid.UUID) -> None:
         await fail_session(ctx, session_id, reason="kernel-without-agent",
                            failed_kernels={k.id for k in unplaced})
         return
-    if not await _step(ctx, session_id, [k.id for k in todo], S.PREPARING, "preparing"):
+    if not await _step(ctx, session_id, [k.id for k in todo], [S.PREPARING], "preparing"):
         return
     by_agent: dict[str, list[Any]] = defaultdict(list)
     for k in todo:
@@ -183,9 +199,7 @@ async def _drive_on_agent(ctx: RootContext, sess: Any, addr: str, krows: list[An
     except Exception as e:
         log.info("check_and_pull on %s for session %s: %r (re-driven later)", agent_id, sess.id, e)
         return
-    if not await _step(ctx, sess.id, ids, S.PREPARED, "images-ready"):
-        return
-    if not await _step(ctx, sess.id, ids, S.CREATING, "creating"):
+    if not await _step(ctx, sess.id, ids, [S.PREPARED, S.CREATING], "images-ready"):
         return
     configs = [kernel_config(sess, k) for k in krows]
     try:
