@@ -3,8 +3,8 @@
     ./py scripts/bench-scheduler.py [--sessions 1000] [--agents 100] [--create-delay 0.1]
     ./py scripts/bench-scheduler.py --docker [--rounds 3]
 
-Default mode: a real manager (this process) and M simulated agents (a child process, real RPC
-and event bus) on the halfstack; N PENDING sessions are enqueued at once (rows exactly as the
+Default mode: a real manager and M simulated agents (each in its own process; real RPC and
+event bus) on the halfstack; N PENDING sessions are enqueued at once (rows exactly as the
 create API writes them, then session_enqueued) and the script waits until all are RUNNING.
 Prints sessions/s to RUNNING and the p50/p99 scheduling latency (enqueue -> RUNNING, from
 each session's status history).
@@ -60,6 +60,31 @@ def _fleet_main(cfg_raw: dict[str, Any], count: int, prefix: str, ready: Any, st
         while not stop.is_set():
             await asyncio.sleep(0.2)
         await fleet.stop()
+
+    asyncio.run(run())
+
+
+def _manager_main(local_config: dict[str, Any], port: Any, stop: Any) -> None:
+    """The manager in its own process, so the benchmark's own work does not slow it down."""
+    from ai.backend.common.logging import setup_logging
+    from ai.backend.manager.server import serve
+
+    setup_logging(local_config["logging"], debug=False, service="manager")
+
+    async def run() -> None:
+        ev = asyncio.Event()
+
+        def ready(p: int) -> None:
+            port.value = p
+
+        async def watch() -> None:
+            while not stop.is_set():
+                await asyncio.sleep(0.2)
+            ev.set()
+
+        watcher = asyncio.create_task(watch())
+        await serve(local_config, stop=ev, ready=ready)
+        await watcher
 
     asyncio.run(run())
 
@@ -120,25 +145,26 @@ class Stack:
         }
 
     async def start_manager(self) -> None:
-        from ai.backend.manager.server import serve
-
-        loop = asyncio.get_running_loop()
-        ready: asyncio.Future[int] = loop.create_future()
-        self.stop_manager = asyncio.Event()
-        self.manager_task = asyncio.create_task(serve(self.local_config, stop=self.stop_manager,
-                                                      ready=ready.set_result))
-        done, _ = await asyncio.wait([self.manager_task, ready], return_when=asyncio.FIRST_COMPLETED)
-        if self.manager_task in done:
-            self.manager_task.result()
-        self.port = ready.result()
+        mp = multiprocessing.get_context("spawn")
+        self.manager_port = mp.Value("i", 0)
+        self.manager_stop = mp.Event()
+        self.manager_proc = mp.Process(target=_manager_main,
+                                       args=(self.local_config, self.manager_port, self.manager_stop))
+        self.manager_proc.start()
+        t0 = time.monotonic()
+        while self.manager_port.value == 0:
+            if not self.manager_proc.is_alive() or time.monotonic() - t0 > 120:
+                raise RuntimeError("the manager did not start")
+            await asyncio.sleep(0.1)
+        self.port = self.manager_port.value
 
     async def __aexit__(self, *exc: object) -> None:
         from ai.backend.common.redis_helper import REDIS_STREAM_DB, connect
         from ai.backend.common.types import HostPortPair
 
-        if getattr(self, "manager_task", None) is not None:
-            self.stop_manager.set()
-            await asyncio.wait_for(self.manager_task, 60)
+        if getattr(self, "manager_proc", None) is not None:
+            self.manager_stop.set()
+            await asyncio.to_thread(self.manager_proc.join, 60)
         await self.db.dispose()
         a = self.args
         conn = await asyncpg.connect(f"postgresql://{a.pg_user}:{a.pg_password}@{a.pg}/postgres")

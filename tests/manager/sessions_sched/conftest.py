@@ -31,6 +31,7 @@ SCHED_CONFIG = {
     "redrive-interval": 0.5,
     "rpc-timeout": 5.0,
     "lost-check-interval": 0.3,
+    "policy-check-interval": 0.3,
     "deadlines": {"SCHEDULED": 8, "PREPARING": 8, "PULLING": 8, "PREPARED": 8, "CREATING": 8,
                   "RESTARTING": 8, "TERMINATING": 8},
 }

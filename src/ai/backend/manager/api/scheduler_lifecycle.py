@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
 
-MAX_CONCURRENT_DRIVES = 128
+MAX_CONCURRENT_DRIVES = 16   # below the DB pool (8 + 16 overflow): drives never starve it
 
 
 class SchedulerRuntime:

@@ -48,6 +48,8 @@ class Watchdog:
         cfg = ctx.local_config.get("scheduler") or {}
         self.deadlines: dict[str, float] = dict(cfg.get("deadlines") or {})
         self.redrive_interval = float(cfg.get("redrive-interval", 5.0))
+        self.policy_interval = float(cfg.get("policy-check-interval", 5.0))
+        self._last_policy_check = 0.0
         self._last_drive: dict[uuid.UUID, float] = {}
 
     def deadline(self, status: SessionStatus) -> float:
@@ -66,7 +68,9 @@ class Watchdog:
     async def tick(self) -> None:
         await self.check_creation()
         await self.check_terminating()
-        await self.check_running()
+        if time.monotonic() - self._last_policy_check >= self.policy_interval:
+            self._last_policy_check = time.monotonic()
+            await self.check_running()
 
     async def check_creation(self) -> None:
         from .session_start import drive_session
