@@ -24,7 +24,6 @@ import itertools
 import json
 import multiprocessing
 import statistics
-import sys
 import tempfile
 import time
 import uuid
@@ -249,7 +248,7 @@ async def bench_dummy(args: argparse.Namespace) -> None:
             deadline = time.monotonic() + args.timeout
             while True:
                 async with stack.db.connect() as c:
-                    counts = dict((await c.execute(
+                    counts: dict[Any, int] = dict((await c.execute(
                         sa.select(sessions.c.status, sa.func.count()).where(sessions.c.id.in_(ids))
                         .group_by(sessions.c.status))).all())
                 if counts.get(SessionStatus.RUNNING, 0) >= len(ids):
@@ -382,4 +381,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

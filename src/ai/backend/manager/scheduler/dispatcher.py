@@ -82,7 +82,7 @@ class SchedulerDispatcher:
     async def schedule(self) -> None:
         await self._assign_missing_groups()
         async with self.ctx.db.connect() as conn:
-            names = list((await conn.execute(
+            names: list[str] = list((await conn.execute(
                 sa.select(sessions.c.scaling_group_name).distinct().where(
                     (sessions.c.status == S.PENDING) & sessions.c.scaling_group_name.is_not(None))
             )).scalars())

@@ -126,10 +126,11 @@ async def load_state(conn: AsyncConnection, agent_views: list[AgentView]) -> Sch
         state.user_occupied[r.user_uuid] = state.user_occupied.get(r.user_uuid, ResourceSlot()) + slots
         state.group_occupied[r.group_id] = state.group_occupied.get(r.group_id, ResourceSlot()) + slots
         state.domain_occupied[r.domain_name] = state.domain_occupied.get(r.domain_name, ResourceSlot()) + slots
-    for ak, n in (await conn.execute(
+    concurrency: Any = (await conn.execute(
             sa.select(sessions.c.access_key, sa.func.count()).where(
-                sessions.c.status.in_(list(RESOURCE_OCCUPYING_STATUSES))).group_by(sessions.c.access_key))).all():
-        state.keypair_concurrency[ak] = int(n)
+                sessions.c.status.in_(list(RESOURCE_OCCUPYING_STATUSES))).group_by(sessions.c.access_key))).all()
+    for ak, n in concurrency:
+        state.keypair_concurrency[str(ak)] = int(n)
     total = ResourceSlot()
     for a in agent_views:
         total = total + a.available_slots

@@ -178,7 +178,7 @@ async def reconcile_kernels(ctx: RootContext, agent_id: str, addr: str, reported
         running_reported = [kid for kid, k in by_id.items() if k.get("status") != S.TERMINATED]
         unknown = set(running_reported) - set(in_db)
         if unknown:
-            known_final = set((await conn.execute(
+            known_final: set[uuid.UUID] = set((await conn.execute(
                 sa.select(kernels.c.id).where(kernels.c.id.in_(list(unknown))))).scalars())
         else:
             known_final = set()
@@ -260,7 +260,7 @@ async def check_lost(ctx: RootContext) -> list[str]:
     """Mark ALIVE agents without a recent heartbeat LOST; fail sessions being created there."""
     timeout = float(ctx.local_config["manager"]["heartbeat-timeout"])
     async with ctx.db.connect() as conn:
-        alive = list((await conn.execute(
+        alive: list[str] = list((await conn.execute(
             sa.select(agents.c.id).where(agents.c.status == AgentStatus.ALIVE))).scalars())
     if not alive:
         return []

@@ -195,6 +195,6 @@ async def sessions_of_kernels(conn: AsyncConnection, kernel_ids: Iterable[uuid.U
     ids = list(kernel_ids)
     if not ids:
         return []
-    rows = (await conn.execute(
+    rows: Any = (await conn.execute(
         sa.select(kernels.c.session_id).distinct().where(kernels.c.id.in_(ids)))).scalars().all()
     return list(rows)
