@@ -127,7 +127,7 @@ class Stack:
             "manager": {"service-addr": "127.0.0.1:8081", "num-proc": 1, "id": f"i-bench-{self.tag}",
                         "pid-file": str(Path(self.tmp.name) / "manager.pid"),
                         "event-stream-key": self.stream, "event-broadcast-channel": f"{self.stream}.bc"},
-            "logging": {"level": "WARNING", "drivers": ["console"]},
+            "logging": {"level": "WARNING", "drivers": ["console"], "pkg-ns": {"": "WARNING", "ai.backend": "WARNING"}},
             "scheduler": {"tick-interval": a.tick},
         })
         self.local_config["manager"]["service-addr"] = HostPortPair("127.0.0.1", 0)
