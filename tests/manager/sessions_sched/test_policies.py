@@ -7,16 +7,22 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from ai.backend.common.events.session import DoTerminateSessionEvent
 from ai.backend.common.status import SessionResult, SessionStatus, SessionTypes
-from ai.backend.manager.models import keypair_resource_policies, sessions
+from ai.backend.manager.models import kernels, keypair_resource_policies, sessions
 from ai.backend.manager.services.session_watchdog import last_access_key
-from manager.sessions_sched.conftest import kernel_rows, wait_agents, wait_status
+from manager.sessions_sched.conftest import SCHED_CONFIG, kernel_rows, wait_agents, wait_status
 from manager.sessions_sched.factories import create_pending
 
 S = SessionStatus
+
+
+@pytest.fixture
+def sched_config() -> dict[str, Any]:
+    return {**SCHED_CONFIG, "deadlines": {**SCHED_CONFIG["deadlines"], "RESTARTING": 1.0}}
 
 
 async def _policy(db: Any, **values: Any) -> None:
@@ -77,3 +83,18 @@ async def test_batch_timeout_and_terminate_request(manager: Any, sim: Any, produ
     await producer.produce_event(DoTerminateSessionEvent(session_id=sid, reason="admin-requested"))
     row = await wait_status(manager.db, sid, S.TERMINATED)
     assert row.status_info == "admin-requested"
+
+
+async def test_restart_left_unfinished_returns_to_running(manager: Any, sim: Any, producer: Any) -> None:
+    await _policy(manager.db, idle_timeout=0, max_session_lifetime=0)
+    await sim.start(1)
+    await wait_agents(manager.db, 1)
+    sid = await create_pending(manager.db, slots={"cpu": "1", "mem": "1g"}, producer=producer)
+    await wait_status(manager.db, sid, S.RUNNING)
+    # what a manager that died in the middle of a restart leaves behind
+    async with manager.db.begin() as conn:
+        await conn.execute(sa.update(sessions).where(sessions.c.id == sid).values(status=S.RESTARTING))
+        await conn.execute(sa.update(kernels).where(kernels.c.session_id == sid).values(status=S.RESTARTING))
+    row = await wait_status(manager.db, sid, S.RUNNING, timeout=10)
+    assert row.status_info == "restart-unconfirmed"
+    assert (await kernel_rows(manager.db, sid))[0].status == S.RUNNING
