@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
 
-MAX_CONCURRENT_DRIVES = 16   # below the DB pool (8 + 16 overflow): drives never starve it
+MAX_CONCURRENT_DRIVES = 64   # their DB work is bounded separately (session_start.db_slots)
 
 
 class SchedulerRuntime:

@@ -46,6 +46,16 @@ S = SessionStatus
 TRANSIENT_REMOTE_ERRORS = frozenset({"AgentNotReady", "TimeoutError"})
 
 
+def db_slots(ctx: RootContext) -> asyncio.Semaphore:
+    """Bounds the start path's concurrent transactions to the DB pool's persistent size, so
+    many drives waiting on agents never churn through overflow connections."""
+    sem = ctx.extensions.get("start_db_slots")
+    if sem is None:
+        sem = asyncio.Semaphore(int((ctx.local_config.get("db") or {}).get("pool-size", 8)))
+        ctx.extensions["start_db_slots"] = sem
+    return sem
+
+
 def _sched_cfg(ctx: RootContext) -> Mapping[str, Any]:
     return ctx.local_config.get("scheduler") or {}
 
@@ -118,13 +128,13 @@ async def mark_running(ctx: RootContext, kernel_id: uuid.UUID, info: Mapping[str
     }
     if info.get("attached_devices") is not None:
         values["attached_devices"] = info["attached_devices"]
-    async with ctx.db.connect() as conn:   # most often already recorded (the RPC answer and the event)
+    async with db_slots(ctx), ctx.db.connect() as conn:   # most often already recorded (the RPC answer and the event)
         row = (await conn.execute(sa.select(kernels.c.session_id, kernels.c.status)
                                   .where(kernels.c.id == kernel_id))).first()
     if row is None or row.status not in CREATION_STATUSES:
         return
     sid = row.session_id
-    async with ctx.db.begin() as conn:
+    async with db_slots(ctx), ctx.db.begin() as conn:
         locked = await lock_session(conn, sid)
         changed = await transit_kernels(conn, [kernel_id], S.RUNNING, from_statuses=CREATION_STATUSES,
                                         reason="kernel-started", values=values)
@@ -135,7 +145,7 @@ async def mark_running(ctx: RootContext, kernel_id: uuid.UUID, info: Mapping[str
 async def _step(ctx: RootContext, session_id: uuid.UUID, kernel_ids: list[uuid.UUID],
                 statuses: list[SessionStatus], reason: str) -> bool:
     """Move these kernels forward through `statuses`; False if none of them is still being created."""
-    async with ctx.db.begin() as conn:
+    async with db_slots(ctx), ctx.db.begin() as conn:
         locked = await lock_session(conn, session_id)
         if locked is None:
             return False
@@ -153,7 +163,7 @@ async def _step(ctx: RootContext, session_id: uuid.UUID, kernel_ids: list[uuid.U
 
 
 async def drive_session(ctx: RootContext, session_id: uuid.UUID) -> None:
-    async with ctx.db.connect() as conn:
+    async with db_slots(ctx), ctx.db.connect() as conn:
         sess = (await conn.execute(sa.select(sessions).where(sessions.c.id == session_id))).first()
         if sess is None or S(sess.status) not in CREATION_STATUSES:
             return
