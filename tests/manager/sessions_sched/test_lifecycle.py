@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import sqlalchemy as sa
@@ -57,7 +58,8 @@ async def test_pending_session_gets_scheduled_then_running(manager: Any, sim: An
     await assert_occupancy_matches(manager.db, fleet.agents)
 
 
-async def test_session_that_fits_nowhere_stays_pending_with_reason(manager: Any, sim: Any, producer: Any) -> None:
+async def test_session_that_fits_nowhere_stays_pending_with_reason(manager: Any, sim: Any, producer: Any,
+                                                                   user: Any) -> None:
     fleet = await sim.start(2)
     await wait_agents(manager.db, 2)
     sid = await create_pending(manager.db, slots={"cpu": "6", "mem": "1g"}, producer=producer)
@@ -76,6 +78,16 @@ async def test_session_that_fits_nowhere_stays_pending_with_reason(manager: Any,
     assert sched["retries"] >= 1
     assert row.status_info.startswith("agent_capacity: no agent has enough free resources: cpu short by 2")
     await assert_occupancy_matches(manager.db, fleet.agents)
+    # the reason is what users see through the API and GraphQL
+    resp = await user.request("GET", f"/session/{row.name}")
+    assert resp.status == 200, resp.body
+    assert resp.body["status"] == "PENDING" and resp.body["statusInfo"] == row.status_info
+    assert resp.body["statusData"]["scheduler"]["missing"] == {"cpu": "2"}
+    result = await user.gql("query($id: UUID!) { compute_session(id: $id) { status status_info status_data } }",
+                            {"id": str(sid)})
+    item = result["data"]["compute_session"]
+    assert item["status"] == "PENDING" and item["status_info"] == row.status_info
+    assert json.loads(item["status_data"])["scheduler"]["check"] == "agent_capacity"
 
 
 async def test_destroy_pending_is_cancelled(manager: Any, mctx: Any, producer: Any) -> None:
