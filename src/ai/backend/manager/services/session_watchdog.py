@@ -51,9 +51,11 @@ def last_access_key(session_id: uuid.UUID | str) -> str:
 
 
 class Watchdog:
-    def __init__(self, ctx: RootContext, spawn: Callable[[Any, str], None]) -> None:
+    def __init__(self, ctx: RootContext, spawn: Callable[[Any, str], None],
+                 busy: Callable[[str], bool] = lambda key: False) -> None:
         self.ctx = ctx
         self.spawn = spawn                      # run a coroutine in the background, de-duplicated by key
+        self.busy = busy                        # is that step running (or queued) in this process?
         cfg = ctx.local_config.get("scheduler") or {}
         self.deadlines: dict[str, float] = dict(cfg.get("deadlines") or {})
         self.redrive_interval = float(cfg.get("redrive-interval", 5.0))
@@ -93,6 +95,8 @@ class Watchdog:
         for row in rows:
             status = S(row.status)
             limit = self.deadline(status)
+            if self.busy(f"drive:{row.id}"):
+                continue   # being driven here (or queued behind other drives): not stuck
             if row.status_changed is not None and t - row.status_changed > timedelta(seconds=limit):
                 await fail_session(self.ctx, row.id, reason=f"deadline-exceeded: {status.value} for more than {limit:g}s",
                                    data={"status": status.value, "deadline": limit})
