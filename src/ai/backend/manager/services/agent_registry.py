@@ -57,6 +57,22 @@ def last_seen_key(ctx: RootContext) -> str:
     return f"agent.last_seen.{ctx.namespace}"
 
 
+def images_key(ctx: RootContext, agent_id: str) -> str:
+    """A Redis set (live DB) of the image names the agent's last heartbeat listed."""
+    return f"agent.images.{ctx.namespace}.{agent_id}"
+
+
+async def _store_images(ctx: RootContext, agent_id: str, info: dict[str, Any]) -> None:
+    names = [str(i[0]) for i in info.get("images") or [] if i]
+    key = images_key(ctx, agent_id)
+    async with ctx.redis.live.pipeline(transaction=True) as pipe:
+        pipe.delete(key)
+        if names:
+            pipe.sadd(key, *names)
+            pipe.expire(key, 600)
+        await pipe.execute()
+
+
 def _trigger(ctx: RootContext, name: str, *args: Any) -> None:
     func: Callable[..., None] | None = ctx.extensions.get(name)
     if func is not None:
@@ -75,7 +91,7 @@ async def handle_heartbeat(ctx: RootContext, source: str, event: AgentHeartbeatE
     seen: dict[str, tuple[float, str]] = ctx.extensions.setdefault("agent_upserted", {})
     t = time.monotonic()
     fingerprint = repr((info.get("addr"), info.get("scaling_group"), info.get("available_resource_slots"),
-                        info.get("version"), info.get("architecture")))
+                        info.get("version"), info.get("architecture"), info.get("images")))
     prev = seen.get(agent_id)
     if prev is not None and prev[1] == fingerprint and t - prev[0] < UPSERT_INTERVAL:
         revived: bool | None = False
@@ -84,6 +100,7 @@ async def handle_heartbeat(ctx: RootContext, source: str, event: AgentHeartbeatE
         if revived is None:
             return
         seen[agent_id] = (t, fingerprint)
+        await _store_images(ctx, agent_id, info)
     last: dict[str, float] = ctx.extensions.setdefault("agent_reconciled_at", {})
     t = time.monotonic()
     if revived or t - last.get(agent_id, 0.0) >= RECONCILE_INTERVAL:

@@ -6,8 +6,9 @@ creation in progress or returns the running kernel's info). The lifecycle tick c
 for sessions that have not reached RUNNING, until their status deadline passes; so a lost
 agent event or a timed-out call only delays a session, never strands it.
 
-Status steps: SCHEDULED -> PREPARING (drive begins) -> PULLING (the agent's kernel_pulling
-event) -> PREPARED (images present) -> CREATING (create_kernels sent) -> RUNNING (the call's
+Status steps: SCHEDULED -> PREPARING (drive begins) -> PULLING (an image the agent's last
+heartbeat did not list is being pulled; check_and_pull is skipped when all are listed) ->
+PREPARED (images present) -> CREATING (create_kernels sent) -> RUNNING (the call's
 answer or the kernel_started event, whichever comes first).
 """
 
@@ -189,6 +190,21 @@ async def drive_session(ctx: RootContext, session_id: uuid.UUID) -> None:
     await asyncio.gather(*(_drive_on_agent(ctx, sess, addr, ks, info) for addr, ks in by_agent.items()))
 
 
+async def _missing_images(ctx: RootContext, agent_id: str, names: list[str]) -> list[str] | None:
+    """Images the agent's last heartbeat did not list; None when that list is unknown."""
+    from .agent_registry import images_key
+
+    key = images_key(ctx, agent_id)
+    async with ctx.redis.live.pipeline(transaction=False) as pipe:
+        pipe.exists(key)
+        for name in names:
+            pipe.sismember(key, name)
+        found = await pipe.execute()
+    if not found[0]:
+        return None
+    return [name for name, present in zip(names, found[1:], strict=True) if not present]
+
+
 async def _drive_on_agent(ctx: RootContext, sess: Any, addr: str, krows: list[Any], info: ClusterInfo) -> None:
     from .session_lifecycle import fail_session
 
@@ -197,9 +213,14 @@ async def _drive_on_agent(ctx: RootContext, sess: Any, addr: str, krows: list[An
     agent_id = krows[0].agent
     images = list({(k.image, k.architecture): {"canonical": k.image, "architecture": k.architecture}
                    for k in krows}.values())
+    missing = await _missing_images(ctx, agent_id, [i["canonical"] for i in images])
     try:
-        await ctx.agents.call(addr, "check_and_pull", images,
-                              timeout=float((cfg.get("deadlines") or {}).get("PULLING", 900.0)))
+        if missing is None or missing:
+            # images known to be absent are pulled now: PULLING
+            if missing and not await _step(ctx, sess.id, ids, [S.PULLING], f"pulling {', '.join(missing)}"[:256]):
+                return
+            await ctx.agents.call(addr, "check_and_pull", images,
+                                  timeout=float((cfg.get("deadlines") or {}).get("PULLING", 900.0)))
     except RPCError as e:
         if e.type in TRANSIENT_REMOTE_ERRORS:
             return
