@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,8 @@ from manager.helpers import USER, SignedClient, parse_table
 from manager.sessions_sched.conftest import wait_until
 from manager.vfolders.vfhelpers import tus_upload
 
-KERNEL_IMAGE = "cr.backend.ai/stable/python:3.11-debian12"
+KERNEL_IMAGE = os.environ.get("BACKEND_TEST_KERNEL_IMAGE") or "cr.backend.ai/stable/python:3.11-debian12"
+KRUNNER_DIR = os.environ.get("BACKEND_TEST_KRUNNER_DIR") or None
 S = SessionStatus
 
 
@@ -69,7 +71,7 @@ async def docker_agent(vf: Any, etcd_addr: HostPortPair, test_id: str, tmp_path:
         "agent": {"id": agent_id, "rpc-listen-addr": "127.0.0.1:0", "heartbeat-interval": 1.0,
                   "event-stream-key": mgr["event-stream-key"], "event-broadcast-channel": mgr["event-broadcast-channel"]},
         "container": {"port-range": "auto", "bind-host": "127.0.0.1", "scratch-root": str(tmp_path / "scratch"),
-                      "stats-interval": 5},
+                      "stats-interval": 5, "krunner-path": KRUNNER_DIR},
         "resource": {"reserved-cpu": 0, "reserved-mem": "256m"},
         "logging": {"level": "INFO"},
     })

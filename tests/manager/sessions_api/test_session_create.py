@@ -17,7 +17,7 @@ from ai.backend.common.events.session import SessionStartedEvent
 from ai.backend.common.status import ClusterMode, SessionStatus, SessionTypes
 from ai.backend.common.types import HostPortPair
 from ai.backend.manager.config import SharedConfig
-from ai.backend.manager.models import keypair_resource_policies
+from ai.backend.manager.models import domains, groups, keypair_resource_policies
 from ai.backend.manager.services import scaling_groups as sgroup_service
 from manager.helpers import ADMIN, USER, SignedClient
 from manager.sessions_api.sesshelpers import (
@@ -316,3 +316,30 @@ async def test_pending_session_limit_of_the_keypair_policy(mgr: Any, user: Signe
     first = next(r for r in results if r.status == 201)
     assert (await user.request("DELETE", f"/session/{first.body['sessionId']}")).status == 200
     assert (await user.request("POST", "/session", json_body=body(name="p-again"))).status == 201
+
+
+async def test_project_must_be_the_owners_and_active(mgr: Any, user: SignedClient, admin: SignedClient) -> None:
+    other = uuid.uuid4()
+    async with mgr.db.begin() as conn:
+        await conn.execute(sa.insert(groups).values(id=other, name="other-project", domain_name="default",
+                                                    is_active=True, resource_policy="default"))
+    resp = await user.request("POST", "/session", json_body=body(group="other-project"))
+    assert resp.status == 403 and "other-project" in resp.body["msg"], resp.body
+    resp = await user.request("POST", "/session", json_body=body(group=str(other)))
+    assert resp.status == 403
+    # an admin may launch in any project of the domain for themselves, not put a user there
+    resp = await admin.request("POST", "/session", json_body=body(name="admin-sess", group="other-project"))
+    assert resp.status == 201, resp.body
+    resp = await admin.request("POST", "/session", json_body=body(group="other-project", owner_access_key=USER[0]))
+    assert resp.status == 403
+    async with mgr.db.begin() as conn:
+        await conn.execute(sa.update(groups).where(groups.c.name == "default").values(is_active=False))
+    resp = await user.request("POST", "/session", json_body=body())
+    assert resp.status == 403 and "inactive" in resp.body["msg"]
+    async with mgr.db.begin() as conn:
+        await conn.execute(sa.update(groups).where(groups.c.name == "default").values(is_active=True))
+        await conn.execute(sa.update(domains).where(domains.c.name == "default").values(is_active=False))
+    resp = await user.request("POST", "/session", json_body=body())
+    assert resp.status in (401, 403), resp.body
+    (row,) = await session_rows(mgr.db)
+    assert row.name == "admin-sess"
