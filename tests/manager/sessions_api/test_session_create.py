@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
 from ai.backend.common.events.session import SessionStartedEvent
@@ -58,8 +57,8 @@ async def test_enqueue_writes_pending_rows_and_events(mgr: Any, user: SignedClie
     assert resp.status == 201, resp.body
     assert resp.content_type == "application/json"
     sid = uuid.UUID(resp.body["sessionId"])
-    assert resp.body == {"sessionId": str(sid), "sessionName": "mysess", "sessId": "mysess", "status": "PENDING",
-                         "servicePorts": [], "created": True}
+    assert resp.body == {"sessionId": str(sid), "sessionName": "mysess", "sessId": "mysess", "kernelId": "mysess",
+                         "status": "PENDING", "servicePorts": [], "created": True}
 
     (row,) = await session_rows(mgr.db)
     assert row.id == sid and row.name == "mysess" and row.access_key == USER[0]
@@ -90,7 +89,7 @@ async def test_defaults_come_from_the_image_minimum(mgr: Any, user: SignedClient
     assert k.resource_opts == {"shmem": 64 * 2**20}
 
 
-@pytest.mark.parametrize(("changes", "field"), [
+BAD_INPUTS: list[tuple[dict[str, Any], str]] = [
     ({"image": None}, "image"),
     ({"image": 42}, "image"),
     ({"image": "no-such-image:1.0"}, "image"),
@@ -128,17 +127,20 @@ async def test_defaults_come_from_the_image_minimum(mgr: Any, user: SignedClient
     ({"config_scalingGroup": 7}, "config.scalingGroup"),
     ({"group": "no-such-project"}, "group"),
     ({"domain": "other-domain"}, "domain"),
-])
-async def test_bad_input_is_a_400_naming_the_field_and_writes_nothing(
-        mgr: Any, user: SignedClient, changes: dict[str, Any], field: str) -> None:
-    b = body(**changes)
-    if b.get("image") is None and "image" in changes:
-        del b["image"]
-    resp = await user.request("POST", "/session", json_body=b)
-    assert resp.status == 400, resp.body
-    assert resp.content_type == "application/problem+json"
-    assert resp.body["type"] == "https://api.backend.ai/probs/invalid-api-params"
-    assert field in resp.body["msg"], resp.body
+]
+
+
+async def test_bad_input_is_a_400_naming_the_field_and_writes_nothing(mgr: Any, user: SignedClient) -> None:
+    """Every case against one manager (a manager per case would cost minutes)."""
+    for changes, field in BAD_INPUTS:
+        b = body(**changes)
+        if b.get("image") is None and "image" in changes:
+            del b["image"]
+        resp = await user.request("POST", "/session", json_body=b)
+        assert resp.status == 400, (changes, resp.body)
+        assert resp.content_type == "application/problem+json"
+        assert resp.body["type"] == "https://api.backend.ai/probs/invalid-api-params"
+        assert field in resp.body["msg"], (changes, resp.body)
     assert await count_rows(mgr.db) == (0, 0)
 
 
@@ -174,6 +176,9 @@ async def test_aliases_and_legacy_fields(mgr: Any, user: SignedClient, client_fa
         client = v4_user if path.startswith("/kernel") else user
         resp = await client.request("POST", path, json_body={**legacy, "clientSessionToken": name})
         assert resp.status == 201, (path, resp.body)
+        assert resp.body["kernelId"] == name
+        info = await client.request("GET", f"/kernel/{name}")      # where a v4 client goes next
+        assert info.status == 200 and info.body["sessionName"] == name
         (row,) = await session_rows(mgr.db, name=name)
         assert row.images == [IMAGE]
         assert row.requested_slots == {"cpu": Decimal(2), "mem": Decimal(512 * 2**20)}

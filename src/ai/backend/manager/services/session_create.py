@@ -60,8 +60,10 @@ class CreationResult:
     service_ports: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
+        # sessId / kernelId: what API v4 clients read (the name they then put in /kernel/{id} paths)
         return {"sessionId": str(self.session_id), "sessionName": self.name, "sessId": self.name,
-                "status": self.status, "servicePorts": self.service_ports, "created": self.created}
+                "kernelId": self.name, "status": self.status, "servicePorts": self.service_ports,
+                "created": self.created}
 
 
 def kernel_layout(size: int) -> list[tuple[str, int, str]]:
