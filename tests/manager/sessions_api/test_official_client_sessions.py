@@ -196,3 +196,23 @@ async def test_vfolder_is_mounted_in_the_container(vf: Any, docker_agent: str, r
     assert {"hello.txt", "out.txt"} <= {f["filename"] for f in json.loads(resp.body["files"])}, resp.body
     assert "Done" in await run_cli("rm", "withdata", keypair=USER)
     await _no_containers(docker_agent)
+
+
+async def test_start_options_reach_the_container(vf: Any, docker_agent: str, run_cli: Any, user: SignedClient) -> None:
+    """Environment, resources, shmem, tag and a mount path given on the official CLI end up in
+    the container Docker runs (docker inspect), through the manager's rows."""
+    resp = await user.request("POST", "/folders", json_body={"name": "opts-data"})
+    assert resp.status == 201, resp.body
+    out = await run_cli("start", "-t", "optsess", "-e", "GREETING=hello there", "-r", "cpu=1", "-r", "mem=768m",
+                        "--resource-opts", "shmem=96m", "--tag", "nightly", "-m", "opts-data=/home/work/custom",
+                        "python", keypair=USER)
+    row = await _session(vf.manager.db, "optsess")
+    assert f"Session ID {row.id} is created and ready." in out, out
+    assert row.tag == "nightly" and row.environ == {"GREETING": "hello there"}
+    (container,) = await containers_of(docker_agent)
+    assert "GREETING=hello there" in container["Config"]["Env"]
+    assert container["HostConfig"]["Memory"] == 768 * 2**20
+    assert container["HostConfig"]["ShmSize"] == 96 * 2**20
+    assert "/home/work/custom" in {m["Destination"] for m in container["Mounts"]}
+    assert "Done" in await run_cli("rm", "optsess", keypair=USER)
+    await _no_containers(docker_agent)
