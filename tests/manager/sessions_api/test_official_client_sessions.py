@@ -216,3 +216,20 @@ async def test_start_options_reach_the_container(vf: Any, docker_agent: str, run
     assert "/home/work/custom" in {m["Destination"] for m in container["Mounts"]}
     assert "Done" in await run_cli("rm", "optsess", keypair=USER)
     await _no_containers(docker_agent)
+
+
+async def test_single_node_cluster_session(vf: Any, docker_agent: str, run_cli: Any) -> None:
+    """--cluster-size 2: main1 and sub1 containers on one private bridge network, told about
+    each other through the BACKENDAI_CLUSTER_* environment."""
+    out = await run_cli("start", "-t", "clus", "--cluster-size", "2", "-r", "mem=512m", "python", keypair=USER)
+    row = await _session(vf.manager.db, "clus")
+    assert f"Session ID {row.id} is created and ready." in out, out
+    containers = await containers_of(docker_agent)
+    assert len(containers) == 2
+    envs = [dict(e.split("=", 1) for e in c["Config"]["Env"]) for c in containers]
+    assert sorted(e["BACKENDAI_CLUSTER_HOST"] for e in envs) == ["main1", "sub1"]
+    assert all(e["BACKENDAI_CLUSTER_SIZE"] == "2" for e in envs)
+    networks = [set(c["NetworkSettings"]["Networks"]) for c in containers]
+    assert networks[0] == networks[1] and networks[0] - {"bridge"}
+    assert "Done" in await run_cli("rm", "clus", keypair=USER)
+    await _no_containers(docker_agent)
