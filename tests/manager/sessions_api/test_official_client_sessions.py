@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from ai.backend.agent.config import agent_config_from_dict
-from ai.backend.common.status import AgentStatus, SessionStatus
+from ai.backend.common.status import AgentStatus, SessionResult, SessionStatus
 from ai.backend.common.types import HostPortPair
 from ai.backend.manager.config import SharedConfig
 from ai.backend.manager.models import agents, kernels, sessions
@@ -232,4 +232,18 @@ async def test_single_node_cluster_session(vf: Any, docker_agent: str, run_cli: 
     networks = [set(c["NetworkSettings"]["Networks"]) for c in containers]
     assert networks[0] == networks[1] and networks[0] - {"bridge"}
     assert "Done" in await run_cli("rm", "clus", keypair=USER)
+    await _no_containers(docker_agent)
+
+
+async def test_batch_sessions_end_with_their_exit_code(vf: Any, docker_agent: str, run_cli: Any) -> None:
+    for name, code, result in (("batch-ok", "exit 0", SessionResult.SUCCESS),
+                               ("batch-bad", "exit 3", SessionResult.FAILURE)):
+        await run_cli("start", "-t", name, "--type", "batch", "-c", f"echo working; {code}", "python", keypair=USER)
+
+        async def ended(name: str = name) -> bool:
+            return (await _session(vf.manager.db, name)).status in (S.TERMINATED, S.ERROR)
+
+        await wait_until(ended, 60, f"{name} to end")
+        row = await _session(vf.manager.db, name)
+        assert (row.status, row.result) == (S.TERMINATED, result), (name, row.status, row.result, row.status_info)
     await _no_containers(docker_agent)
