@@ -66,10 +66,13 @@ async def _remove_containers_of(agent_id: str) -> None:
         await docker.close()
 
 
-async def _start_agent(backend: str, test_id: str, tmp_path: Path, redis: Any) -> tuple[AbstractAgent, AgentRPCServer]:
+async def _start_agent(backend: str, test_id: str, tmp_path: Path, redis: Any,
+                       broadcast_channel: str) -> tuple[AbstractAgent, AgentRPCServer]:
+    """Its kernel events are broadcast where the manager listens (SSE streams see them); the
+    anycast side stays on the agent's own stream, so no scheduler acts on these sessions."""
     container = {"scratch-root": str(tmp_path / f"scratch-{backend}"), "krunner-path": KRUNNER_DIR}
     cfg = make_config(test_id, container=container)
-    producer = EventProducer(redis, stream_key=cfg["agent"]["event-stream-key"])
+    producer = EventProducer(redis, stream_key=cfg["agent"]["event-stream-key"], broadcast_channel=broadcast_channel)
     agent: AbstractAgent
     if backend == "docker":
         from ai.backend.agent.docker.agent import DockerAgent
@@ -126,7 +129,8 @@ async def session_factory(manager: Any, redis_client: Any, test_id: str,
 
     async def make(*, owner: str = USER[0], name: str | None = None, backend: str = "docker") -> RunningSession:
         if backend not in started:
-            started[backend] = await _start_agent(backend, test_id, tmp_path, redis_client)
+            started[backend] = await _start_agent(backend, test_id, tmp_path, redis_client,
+                                                  manager.local_config["manager"]["event-broadcast-channel"])
         agent, _ = started[backend]
         rpc = RPCClient(agent.rpc_addr, default_timeout=120)
         clients.append(rpc)

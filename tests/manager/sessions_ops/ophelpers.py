@@ -75,7 +75,7 @@ async def upload(client: SignedClient, session: str, files: list[tuple[str, byte
         return resp.status, (json.loads(raw) if raw else None)
 
 
-async def download(client: SignedClient, session: str, files: list[str]) -> tuple[int, list[bytes] | Any]:
+async def download(client: SignedClient, session: str, files: list[str]) -> tuple[int, Any]:
     """GET /session/{session}/download with a JSON body; the tar parts of the multipart reply."""
     import json
 
@@ -95,3 +95,48 @@ async def download(client: SignedClient, session: str, files: list[str]) -> tupl
             assert part.headers.get("Content-Type") == "application/x-tar"
             parts.append(bytes(await part.read()))
         return 200, parts
+
+
+class SSEStream:
+    """An open signed SSE request; `next()` parses one `event:`/`data:` message."""
+
+    def __init__(self, resp: Any) -> None:
+        self.resp = resp
+
+    async def next(self, timeout: float = 20.0) -> tuple[str, Any]:
+        import asyncio
+        import json
+
+        event, data_lines = "message", list[str]()
+        while True:
+            line = await asyncio.wait_for(self.resp.content.readline(), timeout)
+            if not line:
+                raise EOFError("the server closed the stream")
+            text = line.decode().rstrip("\r\n")
+            if text.startswith(":"):
+                continue
+            if not text:
+                if data_lines:
+                    return event, json.loads("\n".join(data_lines))
+                continue
+            key, _, value = text.partition(":")
+            if key == "event":
+                event = value.lstrip()
+            elif key == "data":
+                data_lines.append(value.lstrip())
+
+    async def until_close(self, timeout: float = 20.0) -> list[tuple[str, Any]]:
+        out = []
+        while True:
+            name, data = await self.next(timeout)
+            out.append((name, data))
+            if name == "server_close":
+                return out
+
+
+def open_sse(client: SignedClient, path: str, params: dict[str, str]) -> Any:
+    """`async with open_sse(...) as resp:` -- signed like the official client's event streams."""
+    from yarl import URL
+
+    url = URL(client.base_url + path).with_query(params)
+    return client.session.get(url, headers=signed_headers(client, "GET", url.raw_path_qs))

@@ -56,6 +56,11 @@ API_MODULES: list[str] = [
     "session_exec",
     "stream",
     "session_files",
+    "events",
+    # session templates, dotfiles, and the session-mode web login (/server, /func)
+    "template",
+    "userconfig",
+    "webserver",
 ]
 
 

@@ -57,7 +57,7 @@ async def execute(request: web.Request, params: dict[str, Any]) -> web.Response:
     mode = params.get("mode")
     if mode in (None, "", "complete"):
         return json_response({"result": await session_exec.complete(ctx, target, params["code"] or "", opts)})
-    result = await session_exec.execute(ctx, target, run_id=params.get("run_id") or None, mode=mode,
+    result = await session_exec.execute(ctx, target, run_id=params.get("run_id") or None, mode=str(mode),
                                         code=params["code"] or "", opts=opts)
     return json_response({"result": result})
 

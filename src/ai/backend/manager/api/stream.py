@@ -1,22 +1,25 @@
-"""`/stream/session/{name}/execute`: the execute run loop over one websocket (what `run` uses).
+"""Websocket streams of a session: `/stream/session/{name}/execute`, the execute run loop over
+one socket (what `run` uses), and `/stream/session/{name}/pty`, a terminal (see services.session_pty).
 
 The client sends `{"code", "mode", "options"}` once; the server runs the same loop as the REST
 API (same FIFO queue, same results) and sends every Execution Result Object as a JSON text
 frame until "finished". On "waiting-input" the next text frame from the client is the input.
 Errors after the upgrade are sent as `{"status": "error", "msg"}` before closing, since an
-HTTP problem response is no longer possible then.
+HTTP problem response is no longer possible then. Closing the socket mid-run cancels the run.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
 
+import aiohttp
 from aiohttp import WSMsgType, web
 
 from ..errors import BackendError, InvalidAPIParameters
-from ..services import session_exec
+from ..services import session_exec, session_pty
 from ..services.session_target import KernelTarget, find_target, touch
 from .utils import auth_required, resolve_owner, root_ctx
 
@@ -98,7 +101,95 @@ async def stream_execute(request: web.Request) -> web.StreamResponse:
                                 "exitCode": None, "options": None, "files": []})
     finally:
         if run_id is not None and not finished:
-            await session_exec.abandon(ctx, target.session_id, run_id)
+            # the socket was the run: with it gone the run is cancelled, so the kernel is
+            # interrupted (it may be blocked on input nobody will send) and the queue freed
+            await session_exec.cancel_run(ctx, target, run_id)
         if not ws.closed:
             await ws.close()
+    return ws
+
+
+async def _connect_terminal(http: aiohttp.ClientSession, url: str, size: dict[str, int]) -> aiohttp.ClientWebSocketResponse:
+    for attempt in range(20):   # ttyd may need a moment to listen after it was started
+        try:
+            term = await http.ws_connect(url, protocols=("tty",), timeout=aiohttp.ClientWSTimeout(ws_close=5))
+            await term.send_bytes(session_pty.ttyd_hello(size["rows"], size["cols"]).encode())
+            return term
+        except (aiohttp.ClientError, OSError):
+            if attempt == 19:
+                raise
+            await asyncio.sleep(0.1)
+    raise AssertionError("unreachable")
+
+
+async def _bridge(request: web.Request, target: KernelTarget, ws: web.WebSocketResponse,
+                  term: aiohttp.ClientWebSocketResponse, size: dict[str, int]) -> bool:
+    """Relay until either side closes; True when the client asked for a restart."""
+    ctx = root_ctx(request)
+    restart = False
+
+    async def terminal_to_client() -> None:
+        async for msg in term:
+            out = session_pty.from_ttyd(msg)
+            if out is not None and not ws.closed:
+                await ws.send_json(out)
+
+    async def client_to_terminal() -> None:
+        nonlocal restart
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                continue
+            try:
+                kind, frame = session_pty.to_ttyd(str(msg.data))
+            except BackendError as e:
+                await ws.send_json({"type": "error", "data": str(e)})
+                continue
+            await touch(ctx, target.session_id)
+            if kind == "resize":
+                data = json.loads(msg.data)
+                size.update(rows=int(data["rows"]), cols=int(data["cols"]))
+            if kind == "restart":
+                restart = True
+                return
+            if frame is not None:
+                await term.send_bytes(frame)
+
+    tasks = [asyncio.create_task(terminal_to_client()), asyncio.create_task(client_to_terminal())]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return restart
+
+
+@routes.get("/stream/session/{session_name}/pty")
+@routes.get("/stream/kernel/{session_name}/pty")
+@auth_required
+async def stream_pty(request: web.Request) -> web.StreamResponse:
+    ctx = root_ctx(request)
+    target = await _target(request)
+    url = await session_pty.terminal_url(ctx, target)   # before the upgrade: errors stay HTTP errors
+    size = dict(session_pty.DEFAULT_SIZE)
+    ws = web.WebSocketResponse(heartbeat=WS_HEARTBEAT)
+    await ws.prepare(request)
+    async with aiohttp.ClientSession() as http:
+        try:
+            while not ws.closed:
+                term = await _connect_terminal(http, url, size)
+                try:
+                    restart = await _bridge(request, target, ws, term, size)
+                finally:
+                    await term.close()
+                if not restart:
+                    break
+                await session_pty.restart_terminal(ctx, target)
+                url = await session_pty.terminal_url(ctx, target)
+        except (BackendError, aiohttp.ClientError, OSError) as e:
+            if not ws.closed:
+                await ws.send_json({"type": "error", "data": f"the terminal is unavailable: {e}"})
+        finally:
+            if not ws.closed:
+                await ws.close()
     return ws

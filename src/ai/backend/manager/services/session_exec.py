@@ -5,14 +5,16 @@ those the client keeps calling with "continue" (or "input"). Only one run of a s
 flight at a time: later runs wait in a per-session queue kept in Redis, so every manager
 process sees the same order. A waiting run's calls answer "continued" with no output until
 its turn comes (the client's loop already handles that), then its code goes to the kernel.
-A run whose client stopped calling is dropped after ABANDON_AFTER so it cannot block the
-session forever, and a run that waits longer than QUEUE_TIMEOUT ends with "exec-timeout".
+A run whose client stopped calling is dropped (and the kernel interrupted, in case it waits
+for input nobody will send) after ABANDON_AFTER so it cannot block the session forever, and a
+run that waits longer than QUEUE_TIMEOUT ends with "exec-timeout".
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import uuid
 from typing import Any
@@ -23,6 +25,8 @@ from ..context import RootContext
 from ..errors import InvalidAPIParameters
 from ..models import kernels, sessions
 from .session_target import AgentTimeout, KernelTarget, call_agent
+
+log = logging.getLogger(__name__)
 
 MODES = frozenset({"query", "batch", "continue", "input"})
 MODE_ALIASES = {"continued": "continue", "user-input": "input"}
@@ -86,9 +90,9 @@ async def _finish(ctx: RootContext, session_id: uuid.UUID, run_id: str) -> None:
         await pipe.execute()
 
 
-async def _wait_turn(ctx: RootContext, session_id: uuid.UUID, run_id: str, budget: float) -> bool:
+async def _wait_turn(ctx: RootContext, target: KernelTarget, run_id: str, budget: float) -> bool:
     """True once `run_id` heads the queue; False if `budget` seconds pass first."""
-    redis = ctx.redis.live
+    redis, session_id = ctx.redis.live, target.session_id
     deadline = time.monotonic() + budget
     while True:
         head = await redis.lindex(queue_key(session_id), 0)
@@ -99,7 +103,7 @@ async def _wait_turn(ctx: RootContext, session_id: uuid.UUID, run_id: str, budge
             return True
         touched = await redis.hget(run_key(session_id, head_id), "touched")
         if touched is None or time.time() - float(touched) > ABANDON_AFTER:
-            await _finish(ctx, session_id, head_id)  # abandoned: let the next run go
+            await cancel_run(ctx, target, head_id)  # abandoned: let the next run go
             continue
         if time.monotonic() >= deadline:
             return False
@@ -118,9 +122,9 @@ async def execute(ctx: RootContext, target: KernelTarget, *, run_id: str | None,
         raise InvalidAPIParameters(f"runId: a {mode} call must name the run it continues")
     assert run_id is not None
     key = run_key(sid, run_id)
-    state = await ctx.redis.live.hgetall(key)
-    state = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
-             for k, v in state.items()}
+    raw = await ctx.redis.live.hgetall(key)
+    state: dict[str, str] = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+                             for k, v in raw.items()}
     if not state:
         # not queued by us (e.g. expired): the agent decides whether it knows this run
         return await _call_execute(ctx, target, run_id, mode, code, opts)
@@ -128,7 +132,7 @@ async def execute(ctx: RootContext, target: KernelTarget, *, run_id: str | None,
     if state.get("state") == "queued":
         if mode == "input":
             raise InvalidAPIParameters(f"run {run_id} has not started yet; it cannot take input")
-        if not await _wait_turn(ctx, sid, run_id, TURN_WAIT):
+        if not await _wait_turn(ctx, target, run_id, TURN_WAIT):
             if time.time() - float(state.get("queued_at") or 0) > QUEUE_TIMEOUT:
                 await _finish(ctx, sid, run_id)
                 return empty_result(run_id, "exec-timeout")
@@ -165,6 +169,13 @@ async def complete(ctx: RootContext, target: KernelTarget, code: str, opts: dict
     return list(await call_agent(ctx, target, "get_completions", code, opts) or [])
 
 
-async def abandon(ctx: RootContext, session_id: uuid.UUID, run_id: str) -> None:
-    """The client of this run went away (e.g. its websocket closed): free the queue now."""
-    await _finish(ctx, session_id, run_id)
+async def cancel_run(ctx: RootContext, target: KernelTarget, run_id: str) -> None:
+    """The client of this run went away for good (its websocket closed): interrupt the run if
+    it reached the kernel, and free the queue now. Best effort: the session may be gone too."""
+    state = await ctx.redis.live.hget(run_key(target.session_id, run_id), "state")
+    if state in (b"started", "started"):
+        try:
+            await interrupt(ctx, target)
+        except Exception as e:
+            log.info("could not interrupt the cancelled run %s of session %s: %s", run_id, target.session_id, e)
+    await _finish(ctx, target.session_id, run_id)

@@ -1,0 +1,210 @@
+"""The official client 23.9.10 against the whole path: a real manager (scheduler included) and a
+real Docker agent on its event bus. Sessions are created through the API; then `run`,
+`session upload/download/ls/logs` and `events` are the client's own commands."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiodocker
+import pytest
+import sqlalchemy as sa
+
+from agent.helpers import make_config
+from ai.backend.agent.docker.agent import DockerAgent
+from ai.backend.agent.server import AgentServer
+from ai.backend.common.events import EventProducer
+from ai.backend.common.redis_helper import REDIS_STREAM_DB, connect
+from ai.backend.common.status import AgentStatus, SessionStatus
+from ai.backend.manager.models import agents, kernels, sessions
+from manager.helpers import USER, SignedClient, parse_table
+from manager.sessions_api.sesshelpers import IMAGE, register_images
+from manager.sessions_ops.conftest import KRUNNER_DIR, _remove_containers_of
+from manager.sessions_ops.ophelpers import SSEStream, console_text, execute_loop, open_sse
+
+DEFAULT_CLI = Path.home() / ".cache" / "backend.ai" / "official-client-23.9.10" / "bin" / "backend.ai"
+
+
+@pytest.fixture
+def local_config(local_config: dict[str, Any]) -> dict[str, Any]:
+    from ai.backend.manager.config import scheduler_config_iv
+
+    local_config["scheduler"] = scheduler_config_iv.check({"tick-interval": 0.3, "redrive-interval": 1.0})
+    return local_config
+
+
+@pytest.fixture
+async def docker_agent(manager: Any, redis_addr: Any, test_id: str, tmp_path: Path) -> AsyncIterator[DockerAgent]:
+    """A Docker agent on the manager's event bus: it registers by heartbeat like in production."""
+    await register_images(manager.db)
+    mgr = manager.local_config["manager"]
+    cfg = make_config(test_id, container={"scratch-root": str(tmp_path / "scratch"), "krunner-path": KRUNNER_DIR},
+                      agent={"event-stream-key": mgr["event-stream-key"],
+                             "event-broadcast-channel": mgr["event-broadcast-channel"]})
+    redis = connect(redis_addr, db=REDIS_STREAM_DB)
+    producer = EventProducer(redis, stream_key=mgr["event-stream-key"], broadcast_channel=mgr["event-broadcast-channel"])
+    agent = DockerAgent(cfg, event_producer=producer)
+    server = AgentServer(agent)
+    await server.start()
+    try:
+        for _ in range(200):
+            async with manager.db.connect() as conn:
+                status = (await conn.execute(sa.select(agents.c.status).where(agents.c.id == agent.id))).scalar()
+            if status == AgentStatus.ALIVE:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError(f"agent {agent.id} did not register with the manager")
+        yield agent
+    finally:
+        try:
+            for kid in list(agent.kernel_registry):
+                await agent.destroy_kernel(kid, reason="test-cleanup")
+            await server.stop()
+        finally:
+            await _remove_containers_of(agent.id)
+            await redis.aclose()
+
+
+@pytest.fixture
+def cli(manager: Any, tmp_path: Path) -> Any:
+    exe = os.environ.get("BACKEND_TEST_OFFICIAL_CLIENT") or str(DEFAULT_CLI)
+    if not Path(exe).is_file():
+        pytest.fail(f"the official client is missing at {exe}: run scripts/official-client.sh")
+
+    async def run(*args: str, keypair: tuple[str, str] = USER, cwd: Path | None = None, ok: bool = True,
+                  timeout: float = 120, stdout_only: bool = False) -> str:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path),
+            "XDG_STATE_HOME": str(tmp_path / "state"), "XDG_CONFIG_HOME": str(tmp_path / "config"),
+            "XDG_CACHE_HOME": str(tmp_path / "cache"),
+            "BACKEND_ENDPOINT": manager.url + "/", "BACKEND_ENDPOINT_TYPE": "api",
+            "BACKEND_ACCESS_KEY": keypair[0], "BACKEND_SECRET_KEY": keypair[1],
+            "LANG": "C.UTF-8", "COLUMNS": "400",
+        }
+        proc = await asyncio.create_subprocess_exec(
+            exe, *args, env=env, cwd=str(cwd or tmp_path), stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL)
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(), timeout=timeout)
+        except TimeoutError:
+            proc.kill()
+            raise
+        text = out.decode() + ("" if stdout_only else err.decode())
+        if ok:
+            assert proc.returncode == 0, f"backend.ai {' '.join(args)} failed ({proc.returncode}):\n{text}"
+        return text
+
+    return run
+
+
+async def _create(client: SignedClient, name: str) -> dict[str, Any]:
+    resp = await client.request("POST", "/session", json_body={
+        "name": name, "image": IMAGE, "type": "interactive", "group": "default", "domain": "default",
+        "config": {"resources": {"cpu": 1, "mem": "256m"}}, "enqueueOnly": False, "maxWaitSeconds": 60,
+    })
+    assert resp.status in (200, 201), resp.body
+    assert resp.body["status"] == "RUNNING", resp.body
+    return resp.body
+
+
+async def _containers(agent_id: str) -> list[Any]:
+    import json
+
+    docker = aiodocker.Docker()
+    try:
+        return await docker.containers.list(all=True, filters=json.dumps({"label": [f"ai.backend.agent-id={agent_id}"]}))
+    finally:
+        await docker.close()
+
+
+async def test_run_rm_prints_hello_world_and_leaves_no_container(docker_agent: DockerAgent, cli: Any,
+                                                                 manager: Any) -> None:
+    out = await cli("run", "--rm", "-c", 'print("hello world")', "python", timeout=180)
+    print(out)
+    assert "hello world" in out.splitlines()
+    for _ in range(100):
+        if not await _containers(docker_agent.id):
+            break
+        await asyncio.sleep(0.1)
+    assert await _containers(docker_agent.id) == []
+    async with manager.db.connect() as conn:
+        statuses = (await conn.execute(sa.select(sessions.c.status))).scalars().all()
+    assert statuses and all(s in (SessionStatus.TERMINATING, SessionStatus.TERMINATED) for s in statuses)
+
+
+async def test_session_upload_ls_download_logs(docker_agent: DockerAgent, cli: Any, user: SignedClient,
+                                               tmp_path: Path) -> None:
+    sess = await _create(user, "opsfiles")
+    src = tmp_path / "src"
+    (src / "pkg").mkdir(parents=True)
+    payload = os.urandom(300_000)
+    (src / "data.bin").write_bytes(payload)
+    (src / "pkg" / "hello.py").write_text("print('hello from an uploaded file')\n")
+    out = await cli("session", "upload", "opsfiles", "data.bin", "pkg/hello.py", cwd=src)
+    assert "Uploaded." in out
+    rows = {r["File name"]: r for r in parse_table(await cli("session", "ls", "opsfiles", stdout_only=True))}
+    assert {"data.bin", "pkg"} <= set(rows) and rows["pkg"]["Mode"].startswith("d")
+    sub = parse_table(await cli("session", "ls", "opsfiles", "/home/work/pkg", stdout_only=True))
+    assert [r["File name"] for r in sub] == ["hello.py"]
+    results = await execute_loop(user, "opsfiles", "exec(open('pkg/hello.py').read())")
+    assert console_text(results) == "hello from an uploaded file\n"
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    out = await cli("session", "download", "opsfiles", "data.bin", "pkg/hello.py", "--dest", str(dest))
+    assert "Downloaded to" in out
+    assert (dest / "data.bin").read_bytes() == payload
+    assert (dest / "hello.py").read_text() == "print('hello from an uploaded file')\n"
+    out = await cli("session", "logs", "opsfiles")
+    assert "End of logs." in out
+    async with aiodocker.Docker() as docker:
+        kid = None
+        for k, v in docker_agent.kernel_registry.items():
+            if str(v.session_id) == sess["sessionId"]:
+                kid = k
+        assert kid is not None
+        cid = docker_agent.kernel_registry[kid].container_id
+        lines = await docker.containers.container(str(cid)).log(stdout=True, stderr=True)
+    assert "".join(lines).strip().splitlines()[0] in out
+
+
+async def test_events_follow_a_session_to_its_end(docker_agent: DockerAgent, cli: Any, user: SignedClient,
+                                                  manager: Any) -> None:
+    await _create(user, "opsevents")
+    watcher = asyncio.create_task(cli("events", "opsevents", timeout=120))
+    await asyncio.sleep(2.0)   # the CLI connects and subscribes
+    resp = await user.request("DELETE", "/session/opsevents")
+    assert resp.status == 200, resp.body
+    out = await asyncio.wait_for(watcher, 120)
+    print(out)
+    names = [line.split(" ", 1)[0] for line in out.splitlines() if line.strip()]
+    assert "session_terminating" in names and "session_terminated" in names
+    assert names.index("session_terminating") < names.index("session_terminated")
+    assert names[-1] == "server_close" or "session_terminated" in names[-2:]
+    async with manager.db.connect() as conn:
+        ks = (await conn.execute(sa.select(kernels.c.status).where(kernels.c.session_name == "opsevents"))).scalars()
+        assert all(s == SessionStatus.TERMINATED for s in ks)
+
+
+async def test_lifecycle_events_from_enqueue_to_start(docker_agent: DockerAgent, user: SignedClient) -> None:
+    """Everything the scheduler and the agent announce for a new session, in order (SSE, all
+    of the user's sessions, subscribed before the session exists)."""
+    name = f"ev-{uuid.uuid4().hex[:6]}"
+    async with open_sse(user, "/events/session", {"sessionName": "*", "scope": "*"}) as resp:
+        stream = SSEStream(resp)
+        created = await _create(user, name)
+        seen: list[str] = []
+        while "session_started" not in seen:
+            ev, data = await stream.next(timeout=60)
+            assert data["sessionId"] == created["sessionId"] and data["sessionName"] == name
+            seen.append(ev)
+    print(seen)
+    expected = ["session_enqueued", "session_scheduled", "kernel_preparing", "kernel_creating", "kernel_started",
+                "session_started"]
+    assert [e for e in seen if e in expected] == expected
+    assert {"session_preparing", "session_creating"} <= set(seen)
