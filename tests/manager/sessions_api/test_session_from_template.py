@@ -48,7 +48,7 @@ async def _template(client: SignedClient) -> str:
 
 
 # what the official client 23.9 sends for `session create-from-template ID --name ... -e LEVEL=2`
-def _request(template_id: str, **changes: Any) -> dict[str, Any]:
+def _request(template_id: str | None, **changes: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "template_id": template_id, "tag": None, "domain": "default", "group": "default", "name": "from-tpl",
         "bootstrap_script": None, "enqueueOnly": True, "maxWaitSeconds": 0, "dependencies": None,
