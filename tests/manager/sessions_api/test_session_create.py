@@ -29,6 +29,7 @@ from manager.sessions_api.sesshelpers import (
     session_rows,
     stream_events,
 )
+from manager.vfolders.vfhelpers import add_user
 
 V7_BODY: dict[str, Any] = {
     "tag": None, "name": "mysess", "config": {"mounts": [], "environ": {}, "resources": {}, "resource_opts": {},
@@ -348,3 +349,21 @@ async def test_project_must_be_the_owners_and_active(mgr: Any, user: SignedClien
     assert resp.status in (401, 403), resp.body
     (row,) = await session_rows(mgr.db)
     assert row.name == "admin-sess"
+
+
+async def test_domain_admins_act_only_within_their_domain(mgr: Any, domain_admin: SignedClient,
+                                                          admin: SignedClient) -> None:
+    async with mgr.db.begin() as conn:
+        await conn.execute(sa.insert(domains).values(name="elsewhere", is_active=True))
+    (outsider_keys, _) = await add_user(mgr.db, "outsider", domain="elsewhere", group=None)
+    resp = await domain_admin.request("POST", "/session", json_body=body(owner_access_key=outsider_keys[0]))
+    assert resp.status == 403 and "domain" in resp.body["msg"], resp.body
+    resp = await domain_admin.request("POST", "/session", json_body=body(owner_access_key=USER[0]))
+    assert resp.status == 201, resp.body
+    (row,) = await session_rows(mgr.db)
+    assert row.access_key == USER[0]
+    # a superadmin reaches the other domain, but the owner still needs a project there
+    resp = await admin.request("POST", "/session", json_body=body(name="outside", domain="elsewhere",
+                                                                  owner_access_key=outsider_keys[0]))
+    assert resp.status == 400 and "group" in resp.body["msg"], resp.body
+    assert len(await session_rows(mgr.db)) == 1
