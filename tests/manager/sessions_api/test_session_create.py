@@ -13,12 +13,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from ai.backend.common.events.session import SessionStartedEvent
-from ai.backend.common.status import ClusterMode, SessionStatus, SessionTypes
+from ai.backend.common.status import AgentStatus, ClusterMode, SessionStatus, SessionTypes
 from ai.backend.common.types import HostPortPair
 from ai.backend.manager.config import SharedConfig
 from ai.backend.manager.models import domains, groups, keypair_resource_policies
 from ai.backend.manager.services import scaling_groups as sgroup_service
 from manager.helpers import ADMIN, USER, SignedClient
+from manager.rows import add_agent
 from manager.sessions_api.sesshelpers import (
     IMAGE,
     OTHER_IMAGE,
@@ -367,3 +368,23 @@ async def test_domain_admins_act_only_within_their_domain(mgr: Any, domain_admin
                                                                   owner_access_key=outsider_keys[0]))
     assert resp.status == 400 and "group" in resp.body["msg"], resp.body
     assert len(await session_rows(mgr.db)) == 1
+
+
+async def test_unspecified_resource_group_prefers_one_with_live_agents(mgr: Any, user: SignedClient) -> None:
+    async with mgr.db.begin() as conn:
+        await sgroup_service.create(conn, "gpu", {"description": "x", "driver": "static", "scheduler": "fifo"})
+        await sgroup_service.associate(conn, "domain", "gpu", "default")
+        await sgroup_service.create(conn, "arm", {"description": "x", "driver": "static", "scheduler": "fifo"})
+        await sgroup_service.associate(conn, "domain", "arm", "default")
+    resp = await user.request("POST", "/session", json_body=body(name="no-agents"))
+    assert (await session_rows(mgr.db, name="no-agents"))[0].scaling_group_name == "default"
+    await add_agent(mgr.db, "agent-gpu", {"cpu": 4, "mem": "8g"}, scaling_group="gpu")
+    await add_agent(mgr.db, "agent-lost", {"cpu": 4, "mem": "8g"}, scaling_group="arm", status=AgentStatus.LOST)
+    resp = await user.request("POST", "/session", json_body=body(name="with-agents"))
+    assert resp.status == 201
+    (row,) = await session_rows(mgr.db, name="with-agents")
+    assert row.scaling_group_name == "gpu" and set(row.target_sgroup_names) == {"default", "gpu", "arm"}
+    assert all(k.scaling_group == "gpu" for k in await kernel_rows(mgr.db, row.id))
+    resp = await user.request("POST", "/session", json_body=body(name="pinned", config_scalingGroup="arm"))
+    assert resp.status == 201
+    assert (await session_rows(mgr.db, name="pinned"))[0].scaling_group_name == "arm"

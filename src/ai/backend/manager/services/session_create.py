@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ai.backend.common.agent_types import Mount
 from ai.backend.common.events.session import DoScheduleEvent, SessionEnqueuedEvent
-from ai.backend.common.status import SessionStatus, SessionTypes
+from ai.backend.common.status import AgentStatus, SessionStatus, SessionTypes
 from ai.backend.common.types import ResourceSlot
 
 from ..context import RootContext
@@ -38,7 +38,7 @@ from ..errors import (
     SessionNotFound,
     TooManyPendingSessions,
 )
-from ..models import domains, kernels, keypair_resource_policies, session_dependencies, sessions
+from ..models import agents, domains, kernels, keypair_resource_policies, session_dependencies, sessions
 from ..types import Owner, Requester
 from . import groups as group_service
 from . import images as image_service
@@ -112,8 +112,9 @@ async def _image(conn: AsyncConnection, reference: str, architecture: str | None
         raise InvalidAPIParameters(f"image: {e}", data={"field": "image"}) from None
 
 
-async def _scaling_group(conn: AsyncConnection, owner: Owner, group_id: uuid.UUID,
-                         requested: str | None) -> tuple[str, list[str]]:
+async def _scaling_group(conn: AsyncConnection, owner: Owner, group_id: uuid.UUID, requested: str | None,
+                         architecture: str) -> tuple[str, list[str]]:
+    """The requested resource group (if allowed), else the allowed one most likely to run it."""
     allowed = await sgroup_service.allowed_names(conn, domain_name=owner.domain_name, group_id=group_id,
                                                  access_key=owner.access_key)
     if requested is not None:
@@ -125,7 +126,14 @@ async def _scaling_group(conn: AsyncConnection, owner: Owner, group_id: uuid.UUI
     if not allowed:
         raise Forbidden("config.scalingGroup: no resource group is allowed for the session owner's "
                         "domain, project or keypair", data={"field": "config.scalingGroup"})
-    return ("default" if "default" in allowed else allowed[0]), allowed
+    # Prefer groups with live agents of the image's architecture, then "default", then by name.
+    served = set((await conn.execute(
+        sa.select(agents.c.scaling_group).distinct().where(
+            (agents.c.status == AgentStatus.ALIVE) & (agents.c.architecture == architecture)
+            & agents.c.scaling_group.in_(allowed))
+    )).scalars())
+    best = sorted(allowed, key=lambda name: (name not in served, name != "default", name))[0]
+    return best, allowed
 
 
 async def _check_pending_limit(conn: AsyncConnection, owner: Owner) -> None:
@@ -178,7 +186,7 @@ async def enqueue_session(ctx: RootContext, requester: Requester, owner: Owner,
         known = await ctx.shared_config.get_resource_slots()
         per_kernel = requested_slots(req.resources, known, image.resources)
         opts = resource_opts(req.resource_opts, per_kernel)
-        sgroup, targets = await _scaling_group(conn, owner, grp.id, req.scaling_group)
+        sgroup, targets = await _scaling_group(conn, owner, grp.id, req.scaling_group, image.architecture)
         dep_ids = await _dependencies(conn, owner.access_key, req.dependencies)
         await _check_pending_limit(conn, owner)
         mounts = await resolve_session_mounts(
