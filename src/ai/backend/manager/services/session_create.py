@@ -38,7 +38,14 @@ from ..errors import (
     SessionNotFound,
     TooManyPendingSessions,
 )
-from ..models import agents, domains, kernels, keypair_resource_policies, session_dependencies, sessions
+from ..models import (
+    agents,
+    domains,
+    kernels,
+    keypair_resource_policies,
+    session_dependencies,
+    sessions,
+)
 from ..types import Owner, Requester
 from . import groups as group_service
 from . import images as image_service
