@@ -134,7 +134,7 @@ async def _scaling_group(conn: AsyncConnection, owner: Owner, group_id: uuid.UUI
         raise Forbidden("config.scalingGroup: no resource group is allowed for the session owner's "
                         "domain, project or keypair", data={"field": "config.scalingGroup"})
     # Prefer groups with live agents of the image's architecture, then "default", then by name.
-    served = set((await conn.execute(
+    served: set[str] = set((await conn.execute(
         sa.select(agents.c.scaling_group).distinct().where(
             (agents.c.status == AgentStatus.ALIVE) & (agents.c.architecture == architecture)
             & agents.c.scaling_group.in_(allowed))
