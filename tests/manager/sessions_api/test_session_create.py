@@ -388,3 +388,26 @@ async def test_unspecified_resource_group_prefers_one_with_live_agents(mgr: Any,
     resp = await user.request("POST", "/session", json_body=body(name="pinned", config_scalingGroup="arm"))
     assert resp.status == 201
     assert (await session_rows(mgr.db, name="pinned"))[0].scaling_group_name == "arm"
+
+
+async def test_session_is_enqueued_even_when_its_events_cannot_be_sent(mgr: Any) -> None:
+    """Redis unreachable after the commit: the PENDING rows stand (the scheduler's periodic pass
+    finds them) and the caller gets its answer, not a 500."""
+    from ai.backend.common.events import EventProducer
+    from ai.backend.common.redis_helper import connect
+    from ai.backend.manager.context import root_context
+    from ai.backend.manager.services import auth as auth_service
+    from ai.backend.manager.services.session_create import enqueue_session
+    from ai.backend.manager.services.session_params import parse_creation_request
+
+    async with root_context(mgr.local_config) as ctx:
+        dead = connect(HostPortPair("127.0.0.1", 1), socket_timeout=1)    # nothing listens on port 1
+        ctx.event_producer = EventProducer(dead, stream_key="events.nowhere")
+        requester = await auth_service.load_requester(ctx.db, USER[0])
+        async with ctx.db.connect() as conn:
+            owner = await auth_service.load_owner(conn, USER[0])
+        result = await enqueue_session(ctx, requester, owner, parse_creation_request(body(name="quiet")))
+        await dead.aclose()
+    assert result.created and result.status == "PENDING"
+    (row,) = await session_rows(mgr.db)
+    assert row.id == result.session_id and row.status == SessionStatus.PENDING

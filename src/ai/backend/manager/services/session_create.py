@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ai.backend.common.agent_types import Mount
@@ -203,8 +204,12 @@ async def enqueue_session(ctx: RootContext, requester: Requester, owner: Owner,
         await _insert(conn, session_id, req, owner=owner, domain_name=domain_name, group_id=grp.id,
                       image=image, per_kernel=per_kernel, opts=opts, sgroup=sgroup, targets=targets,
                       mounts=mounts, dep_ids=dep_ids)
-    await ctx.event_producer.produce_event(SessionEnqueuedEvent(session_id, reason="user-requested"))
-    await ctx.event_producer.produce_event(DoScheduleEvent())
+    try:
+        await ctx.event_producer.produce_event(SessionEnqueuedEvent(session_id, reason="user-requested"))
+        await ctx.event_producer.produce_event(DoScheduleEvent())
+    except (RedisError, OSError) as e:
+        # The row is committed: the scheduler's periodic pass picks it up; an event only hurries it.
+        log.warning("session %s enqueued but its events were not sent (%s)", session_id, e)
     log.info("session %s (%s) of %s enqueued: %s x%d", req.name, session_id, owner.access_key,
              image.name, req.cluster_size)
     return CreationResult(session_id, req.name, SessionStatus.PENDING.value, True)
