@@ -79,6 +79,8 @@ async def test_rename(mgr: Any, user: SignedClient) -> None:
 
 async def test_destroy_pending_cancels_and_frees_the_name(mgr: Any, user: SignedClient, admin: SignedClient) -> None:
     sid = await _create(user, "doomed")
+    resp = await user.request("DELETE", "/session/doomed", params={"forced": "true"})
+    assert resp.status == 403 and "forced" in resp.body["msg"]
     resp = await user.request("DELETE", "/session/doomed")
     assert resp.status == 200, resp.body
     assert resp.content_type == "application/json" and "stats" in resp.body

@@ -14,7 +14,7 @@ import trafaret as t
 from aiohttp import web
 
 from ..context import ROOT_CTX
-from ..errors import InvalidAPIParameters
+from ..errors import InsufficientPrivilege, InvalidAPIParameters
 from ..services import session_ops
 from ..services import session_templates as template_service
 from ..services.session_create import enqueue_session
@@ -123,6 +123,9 @@ async def get_info(request: web.Request, params: dict[str, Any]) -> web.Response
 @check_params(_destroy_params)
 async def destroy(request: web.Request, params: dict[str, Any]) -> web.Response:
     ctx = root_ctx(request)
+    if params["forced"] and not requester(request).is_admin:
+        # forced finalizes kernels the agent could not confirm gone: an operator's decision
+        raise InsufficientPrivilege("forced: only admins may force-terminate sessions")
     owner = await resolve_owner(request, params["owner_access_key"])
     async with ctx.db.connect() as conn:
         row = await find_session(conn, owner.access_key, request.match_info["session_name"])
