@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import aiodocker
+import psutil
 import pytest
 import sqlalchemy as sa
 
@@ -173,11 +174,27 @@ async def test_session_upload_ls_download_logs(docker_agent: DockerAgent, cli: A
     assert "".join(lines).strip().splitlines()[0] in out
 
 
+async def _wait_for_foreign_connection(port: int, timeout: float = 60.0) -> None:
+    """Wait until a process other than this one holds an established connection to `port`
+    (a fixed sleep is not enough when the machine is busy and the CLI starts slowly)."""
+    me = os.getpid()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        for c in psutil.net_connections(kind="tcp"):
+            if (c.status == psutil.CONN_ESTABLISHED and c.raddr and c.raddr.port == port
+                    and c.pid not in (None, me)):
+                return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no client connected to port {port} within {timeout}s")
+
+
 async def test_events_follow_a_session_to_its_end(docker_agent: DockerAgent, cli: Any, user: SignedClient,
                                                   manager: Any) -> None:
     await _create(user, "opsevents")
     watcher = asyncio.create_task(cli("events", "opsevents", timeout=120))
-    await asyncio.sleep(2.0)   # the CLI connects and subscribes
+    await _wait_for_foreign_connection(manager.port)   # the CLI process has connected its SSE stream
+    await asyncio.sleep(0.5)                           # and the handler has subscribed
     resp = await user.request("DELETE", "/session/opsevents")
     assert resp.status == 200, resp.body
     out = await asyncio.wait_for(watcher, 120)
