@@ -1,4 +1,5 @@
-"""`/session`: create, get info, destroy, restart, rename (and their legacy `/kernel` aliases).
+"""`/session`: create (also from a template), get info, destroy, restart, rename, status
+history and dependency graph, with their legacy `/kernel` aliases.
 
 Execution, files, logs and streaming live in other modules; this one only manages the
 session's existence. Handlers parse, resolve the owner keypair (owner_access_key for admins)
