@@ -23,6 +23,7 @@ from manager.rows import add_agent
 from manager.sessions_api.sesshelpers import (
     IMAGE,
     OTHER_IMAGE,
+    body,
     count_rows,
     dependency_rows,
     kernel_rows,
@@ -31,25 +32,6 @@ from manager.sessions_api.sesshelpers import (
     stream_events,
 )
 from manager.vfolders.vfhelpers import add_user
-
-V7_BODY: dict[str, Any] = {
-    "tag": None, "name": "mysess", "config": {"mounts": [], "environ": {}, "resources": {}, "resource_opts": {},
-                                             "scalingGroup": None, "mount_map": {}, "preopen_ports": []},
-    "dependencies": None, "callback_url": None, "architecture": "x86_64", "clusterSize": 1,
-    "clusterMode": "single-node", "starts_at": None, "bootstrap_script": None, "owner_access_key": None,
-    "domain": "default", "group": "default", "type": "interactive", "enqueueOnly": True, "maxWaitSeconds": 0,
-    "reuseIfExists": True, "startupCommand": None, "image": "python",
-}
-
-
-def body(**changes: Any) -> dict[str, Any]:
-    b = {**V7_BODY, "config": dict(V7_BODY["config"])}
-    for k, v in changes.items():
-        if k.startswith("config_"):
-            b["config"][k[len("config_"):]] = v
-        else:
-            b[k] = v
-    return b
 
 
 async def test_enqueue_writes_pending_rows_and_events(mgr: Any, user: SignedClient, redis_addr: HostPortPair) -> None:

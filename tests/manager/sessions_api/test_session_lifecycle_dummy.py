@@ -12,8 +12,7 @@ import pytest
 
 from ai.backend.common.status import SessionStatus
 from manager.helpers import SignedClient
-from manager.sessions_api.sesshelpers import kernel_rows, session_rows
-from manager.sessions_api.test_session_create import body
+from manager.sessions_api.sesshelpers import body, kernel_rows, session_rows
 from manager.sessions_sched.conftest import SCHED_CONFIG, Agents, wait_agents, wait_status
 
 S = SessionStatus

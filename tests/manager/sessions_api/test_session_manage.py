@@ -8,8 +8,7 @@ from typing import Any
 
 from ai.backend.common.status import SessionStatus
 from manager.helpers import USER, SignedClient
-from manager.sessions_api.sesshelpers import IMAGE, kernel_rows, session_rows
-from manager.sessions_api.test_session_create import body
+from manager.sessions_api.sesshelpers import IMAGE, body, kernel_rows, session_rows
 
 
 async def _create(client: SignedClient, name: str, **changes: Any) -> uuid.UUID:
