@@ -19,6 +19,7 @@ from agent.helpers import make_config
 from ai.backend.agent.docker.agent import DockerAgent
 from ai.backend.agent.server import AgentServer
 from ai.backend.common.events import EventProducer
+from ai.backend.common.events.session import SessionStartedEvent
 from ai.backend.common.redis_helper import REDIS_STREAM_DB, connect
 from ai.backend.common.status import AgentStatus, SessionStatus
 from ai.backend.manager.models import agents, kernels, sessions
@@ -77,9 +78,8 @@ def cli(manager: Any, tmp_path: Path) -> Any:
     if not Path(exe).is_file():
         pytest.fail(f"the official client is missing at {exe}: run scripts/official-client.sh")
 
-    async def run(*args: str, keypair: tuple[str, str] = USER, cwd: Path | None = None, ok: bool = True,
-                  timeout: float = 120, stdout_only: bool = False) -> str:
-        env = {
+    def env_for(keypair: tuple[str, str]) -> dict[str, str]:
+        return {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path),
             "XDG_STATE_HOME": str(tmp_path / "state"), "XDG_CONFIG_HOME": str(tmp_path / "config"),
             "XDG_CACHE_HOME": str(tmp_path / "cache"),
@@ -87,6 +87,10 @@ def cli(manager: Any, tmp_path: Path) -> Any:
             "BACKEND_ACCESS_KEY": keypair[0], "BACKEND_SECRET_KEY": keypair[1],
             "LANG": "C.UTF-8", "COLUMNS": "400",
         }
+
+    async def run(*args: str, keypair: tuple[str, str] = USER, cwd: Path | None = None, ok: bool = True,
+                  timeout: float = 120, stdout_only: bool = False) -> str:
+        env = env_for(keypair)
         proc = await asyncio.create_subprocess_exec(
             exe, *args, env=env, cwd=str(cwd or tmp_path), stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL)
@@ -100,6 +104,8 @@ def cli(manager: Any, tmp_path: Path) -> Any:
             assert proc.returncode == 0, f"backend.ai {' '.join(args)} failed ({proc.returncode}):\n{text}"
         return text
 
+    run.exe = exe  # type: ignore[attr-defined]
+    run.env_for = env_for  # type: ignore[attr-defined]
     return run
 
 
@@ -174,18 +180,43 @@ async def test_session_upload_ls_download_logs(docker_agent: DockerAgent, cli: A
 
 
 async def test_events_follow_a_session_to_its_end(docker_agent: DockerAgent, cli: Any, user: SignedClient,
-                                                  manager: Any) -> None:
-    await _create(user, "opsevents")
-    watcher = asyncio.create_task(cli("events", "opsevents", timeout=120))
-    await asyncio.sleep(2.0)   # the CLI connects and subscribes
-    resp = await user.request("DELETE", "/session/opsevents")
-    assert resp.status == 200, resp.body
-    out = await asyncio.wait_for(watcher, 120)
+                                                  manager: Any, redis_addr: Any) -> None:
+    created = await _create(user, "opsevents")
+    proc = await asyncio.create_subprocess_exec(
+        cli.exe, "events", "opsevents", env=cli.env_for(USER), stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT, stdin=asyncio.subprocess.DEVNULL)
+    assert proc.stdout is not None
+    # announce a harmless event until the CLI prints it: then it is surely subscribed
+    redis = connect(redis_addr, db=REDIS_STREAM_DB)
+    mgr = manager.local_config["manager"]
+    probe = EventProducer(redis, stream_key=f"{mgr['event-stream-key']}.unused",
+                          broadcast_channel=mgr["event-broadcast-channel"])
+    lines: list[str] = []
+    try:
+        async with asyncio.timeout(60):
+            while not lines:
+                await probe.produce_event(SessionStartedEvent(uuid.UUID(created["sessionId"]), reason="probe"))
+                try:
+                    line = await asyncio.wait_for(proc.stdout.readline(), 0.5)
+                except TimeoutError:
+                    continue
+                lines.append(line.decode())
+        resp = await user.request("DELETE", "/session/opsevents")
+        assert resp.status == 200, resp.body
+        async with asyncio.timeout(120):
+            rest, _ = await proc.communicate()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        await redis.aclose()
+    out = "".join(lines) + rest.decode()
     print(out)
     names = [line.split(" ", 1)[0] for line in out.splitlines() if line.strip()]
-    assert "session_terminating" in names and "session_terminated" in names
-    assert names.index("session_terminating") < names.index("session_terminated")
-    assert names[-1] == "server_close" or "session_terminated" in names[-2:]
+    assert names[0] == "session_started" and "probe" in lines[0]
+    after = [n for n in names if n != "session_started"]
+    assert after == ["session_terminating", "kernel_terminating", "kernel_terminated", "session_terminated",
+                     "server_close"]
+    assert proc.returncode == 0
     async with manager.db.connect() as conn:
         ks = (await conn.execute(sa.select(kernels.c.status).where(kernels.c.session_name == "opsevents"))).scalars()
         assert all(s == SessionStatus.TERMINATED for s in ks)
