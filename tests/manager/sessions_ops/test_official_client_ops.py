@@ -15,7 +15,6 @@ import aiodocker
 import pytest
 import sqlalchemy as sa
 
-from agent.helpers import make_config
 from ai.backend.agent.docker.agent import DockerAgent
 from ai.backend.agent.server import AgentServer
 from ai.backend.common.events import EventProducer
@@ -25,7 +24,7 @@ from ai.backend.common.status import AgentStatus, SessionStatus
 from ai.backend.manager.models import agents, kernels, sessions
 from manager.helpers import USER, SignedClient, parse_table
 from manager.sessions_api.sesshelpers import IMAGE, register_images
-from manager.sessions_ops.conftest import KRUNNER_DIR, _remove_containers_of
+from manager.sessions_ops.conftest import KRUNNER_DIR, _remove_containers_of, make_config
 from manager.sessions_ops.ophelpers import SSEStream, console_text, execute_loop, open_sse
 
 DEFAULT_CLI = Path.home() / ".cache" / "backend.ai" / "official-client-23.9.10" / "bin" / "backend.ai"
@@ -239,3 +238,41 @@ async def test_lifecycle_events_from_enqueue_to_start(docker_agent: DockerAgent,
                 "session_started"]
     assert [e for e in seen if e in expected] == expected
     assert {"session_preparing", "session_creating"} <= set(seen)
+
+
+async def test_app_proxies_the_sessions_http_server(docker_agent: DockerAgent, cli: Any, user: SignedClient) -> None:
+    """`backend.ai app SESSION http-server -b PORT`: the client relays a local port through
+    /stream/session/{name}/tcpproxy to the service started in the container."""
+    import socket
+
+    import aiohttp
+
+    from manager.sessions_ops.ophelpers import upload
+
+    await _create(user, "opsapp")
+    status, _ = await upload(user, "opsapp", [("site/hello.txt", b"hello through backend.ai app\n")])
+    assert status == 204
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = await asyncio.create_subprocess_exec(
+        cli.exe, "app", "opsapp", "http-server", "-b", f"127.0.0.1:{port}", env=cli.env_for(USER),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, stdin=asyncio.subprocess.DEVNULL)
+    try:
+        async with asyncio.timeout(60):
+            while True:
+                try:
+                    _, w = await asyncio.open_connection("127.0.0.1", port)
+                    w.close()
+                    break
+                except OSError:
+                    await asyncio.sleep(0.2)
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{port}/site/hello.txt") as resp:
+                assert resp.status == 200
+                assert await resp.read() == b"hello through backend.ai app\n"
+    finally:
+        proc.terminate()
+        out, _ = await proc.communicate()
+    print(out.decode())
+    assert "is available at" in out.decode()

@@ -1,5 +1,6 @@
 """Websocket streams of a session: `/stream/session/{name}/execute`, the execute run loop over
-one socket (what `run` uses), and `/stream/session/{name}/pty`, a terminal (see services.session_pty).
+one socket (what `run` uses); `/stream/session/{name}/pty`, a terminal (see services.session_pty);
+and `/apps` + `/tcpproxy`, the service ports `backend.ai app` relays to (services.session_apps).
 
 The client sends `{"code", "mode", "options"}` once; the server runs the same loop as the REST
 API (same FIFO queue, same results) and sends every Execution Result Object as a JSON text
@@ -19,9 +20,9 @@ import aiohttp
 from aiohttp import WSMsgType, web
 
 from ..errors import BackendError, InvalidAPIParameters
-from ..services import session_exec, session_pty
+from ..services import session_apps, session_exec, session_pty
 from ..services.session_target import KernelTarget, find_target, touch
-from .utils import auth_required, resolve_owner, root_ctx
+from .utils import auth_required, json_response, resolve_owner, root_ctx
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -192,4 +193,62 @@ async def stream_pty(request: web.Request) -> web.StreamResponse:
         finally:
             if not ws.closed:
                 await ws.close()
+    return ws
+
+
+@routes.get("/stream/session/{session_name}/apps")
+@routes.get("/stream/kernel/{session_name}/apps")
+@auth_required
+async def apps(request: web.Request) -> web.Response:
+    target = await _target(request)
+    return json_response(await session_apps.list_apps(root_ctx(request), target))
+
+
+@routes.get("/stream/session/{session_name}/tcpproxy")
+@routes.get("/stream/kernel/{session_name}/tcpproxy")
+@auth_required
+async def tcpproxy(request: web.Request) -> web.StreamResponse:
+    """One TCP connection to an app, as binary websocket frames both ways."""
+    ctx, q = root_ctx(request), request.query
+    target = await _target(request)
+    app = q.get("app") or ""
+    if not app:
+        raise InvalidAPIParameters("app: name the service to connect to")
+    arguments = session_apps.parse_json_option(q.get("arguments"), "arguments")
+    envs = session_apps.parse_json_option(q.get("envs"), "envs")
+    host, port = await session_apps.start_app(ctx, target, app, arguments=arguments, envs=envs)
+    reader, writer = await session_apps.open_connection(host, port)
+    ws = web.WebSocketResponse(heartbeat=WS_HEARTBEAT, max_msg_size=16 * 2**20)
+    await ws.prepare(request)
+
+    async def app_to_client() -> None:
+        while chunk := await reader.read(65536):
+            await ws.send_bytes(chunk)
+            await touch(ctx, target.session_id)
+
+    async def client_to_app() -> None:
+        async for msg in ws:
+            if msg.type == WSMsgType.BINARY:
+                writer.write(msg.data)
+                await writer.drain()
+            elif msg.type == WSMsgType.TEXT:
+                writer.write(str(msg.data).encode())
+                await writer.drain()
+            elif msg.type == WSMsgType.ERROR:
+                break
+
+    tasks = [asyncio.create_task(app_to_client()), asyncio.create_task(client_to_app())]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        writer.close()
+        try:
+            await writer.wait_closed()
+        except OSError:
+            pass
+        if not ws.closed:
+            await ws.close()
     return ws
