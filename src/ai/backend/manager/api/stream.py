@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from typing import Any
 
 import aiohttp
@@ -83,6 +84,7 @@ async def stream_execute(request: web.Request) -> web.StreamResponse:
             result = await session_exec.execute(ctx, target, run_id=run_id, mode=mode, code=code, opts=opts)
             run_id = result["runId"]
             await ws.send_json(result)
+            await touch(ctx, target.session_id)   # a long streamed run is activity, not idleness
             if result["status"] in TERMINAL_STATUSES:
                 finished = True
                 break
@@ -91,7 +93,6 @@ async def stream_execute(request: web.Request) -> web.StreamResponse:
                 if text is None:
                     break
                 mode, code, opts = "input", text, {}
-                await touch(ctx, target.session_id)
             else:
                 mode, code, opts = "continue", "", {}
             if ws.closed:
@@ -221,10 +222,16 @@ async def tcpproxy(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(heartbeat=WS_HEARTBEAT, max_msg_size=16 * 2**20)
     await ws.prepare(request)
 
+    last_touch = 0.0
+
     async def app_to_client() -> None:
+        nonlocal last_touch
         while chunk := await reader.read(65536):
             await ws.send_bytes(chunk)
-            await touch(ctx, target.session_id)
+            now = time.monotonic()
+            if now - last_touch > 1.0:   # traffic is activity; recorded at most once a second
+                last_touch = now
+                await touch(ctx, target.session_id)
 
     async def client_to_app() -> None:
         async for msg in ws:
