@@ -7,7 +7,12 @@ from typing import Any
 import pytest
 
 from manager.sessions_api.sesshelpers import register_images
-from manager.vfolders.conftest import storage, vf  # noqa: F401  (fixtures)
+from manager.sessions_sched.conftest import sim  # noqa: F401  (fixtures: simulated agents)
+from manager.test_official_client import (  # noqa: F401  (fixtures: the official CLI)
+    official_cli,
+    run_cli,
+)
+from manager.vfolders.conftest import storage, vf  # noqa: F401  (fixtures: a storage proxy)
 
 
 @pytest.fixture

@@ -69,7 +69,7 @@ async def stream_events(etcd_redis_addr: HostPortPair, stream_key: str) -> list[
     """The (name, args) of every anycast event on the test's private stream."""
     redis = connect(etcd_redis_addr, db=REDIS_STREAM_DB)
     try:
-        entries = await redis.xrange(stream_key)
+        entries: Any = await redis.xrange(stream_key)
     finally:
         await redis.aclose()
     return [(f[b"name"].decode(), msgpack.unpackb(f[b"args"])) for _, f in entries]

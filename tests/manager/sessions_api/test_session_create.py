@@ -11,11 +11,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from ai.backend.common.events.session import SessionStartedEvent
 from ai.backend.common.status import ClusterMode, SessionStatus, SessionTypes
 from ai.backend.common.types import HostPortPair
 from ai.backend.manager.config import SharedConfig
+from ai.backend.manager.models import keypair_resource_policies
 from ai.backend.manager.services import scaling_groups as sgroup_service
 from manager.helpers import ADMIN, USER, SignedClient
 from manager.sessions_api.sesshelpers import (
@@ -298,3 +300,19 @@ async def test_waits_until_running_and_returns_service_ports(mgr: Any, user: Sig
     assert resp.status == 201
     assert resp.body["status"] == "RUNNING"
     assert resp.body["servicePorts"] == [{"name": "http-server", "protocol": "http", "ports": [8090]}]
+
+
+async def test_pending_session_limit_of_the_keypair_policy(mgr: Any, user: SignedClient) -> None:
+    async with mgr.db.begin() as conn:
+        await conn.execute(sa.update(keypair_resource_policies).where(keypair_resource_policies.c.name == "default")
+                           .values(max_pending_session_count=2))
+    results = await asyncio.gather(*(user.request("POST", "/session", json_body=body(name=f"pend-{i}"))
+                                     for i in range(4)))
+    assert sorted(r.status for r in results) == [201, 201, 412, 412]
+    refused = [r for r in results if r.status == 412]
+    assert all(r.body["type"].endswith("/too-many-pending-sessions") and "2" in r.body["msg"] for r in refused)
+    assert len(await session_rows(mgr.db)) == 2
+    # cancelling one makes room again
+    first = next(r for r in results if r.status == 201)
+    assert (await user.request("DELETE", f"/session/{first.body['sessionId']}")).status == 200
+    assert (await user.request("POST", "/session", json_body=body(name="p-again"))).status == 201

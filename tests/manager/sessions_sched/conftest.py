@@ -97,16 +97,17 @@ class Agents:
 
 
 @pytest.fixture
-async def sim(manager: Any, etcd_addr: HostPortPair, test_id: str) -> AsyncIterator[Agents]:
-    a = Agents(manager.local_config, etcd_addr, manager.etcd.namespace, test_id)
+async def sim(local_config: dict[str, Any], cluster_etcd: Any, etcd_addr: HostPortPair,
+              test_id: str) -> AsyncIterator[Agents]:
+    a = Agents(local_config, etcd_addr, cluster_etcd.namespace, test_id)
     yield a
     await a.close()
 
 
 @pytest.fixture
-async def producer(manager: Any, redis_addr: HostPortPair) -> AsyncIterator[EventProducer]:
+async def producer(local_config: dict[str, Any], redis_addr: HostPortPair) -> AsyncIterator[EventProducer]:
     r = connect(redis_addr, db=REDIS_STREAM_DB)
-    mgr = manager.local_config["manager"]
+    mgr = local_config["manager"]
     yield EventProducer(r, stream_key=mgr["event-stream-key"], broadcast_channel=mgr["event-broadcast-channel"])
     await r.aclose()
 
@@ -193,3 +194,40 @@ async def mctx(manager: Any) -> AsyncIterator[Any]:
 
     async with root_context(manager.local_config) as ctx:
         yield ctx
+
+
+class ManagerProcess:
+    """A manager app that a test can stop and start again on the same database."""
+
+    def __init__(self, local_config: dict[str, Any]) -> None:
+        self.local_config = local_config
+        self._stop: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        from ai.backend.manager.server import serve
+
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[int] = loop.create_future()
+        self._stop = asyncio.Event()
+        self._task = asyncio.create_task(serve(self.local_config, stop=self._stop, ready=ready.set_result))
+        done, _ = await asyncio.wait([self._task, ready], return_when=asyncio.FIRST_COMPLETED, timeout=60)
+        if self._task in done:
+            self._task.result()
+
+    async def stop(self) -> None:
+        if self._stop is not None and self._task is not None:
+            self._stop.set()
+            await asyncio.wait_for(self._task, timeout=30)
+        self._stop = self._task = None
+
+
+@pytest.fixture
+async def manager_process(local_config: dict[str, Any], db_engine: AsyncEngine,
+                          cluster_etcd: Any, redis_addr: HostPortPair) -> AsyncIterator[ManagerProcess]:
+    mp = ManagerProcess(local_config)
+    yield mp
+    await mp.stop()
+    r = connect(redis_addr, db=REDIS_STREAM_DB)
+    await r.delete(local_config["manager"]["event-stream-key"])
+    await r.aclose()

@@ -52,9 +52,19 @@ class BatchRunner:
 
     async def _default_build(self, ctx: RunContext) -> int:
         if Path(self.workdir, "setup.py").is_file() and self.runtime_path:
-            return await self.exec(ctx, [self.runtime_path, "-m", "pip", "install", "--user", "-e", "."])
+            if await self._has_pip():
+                return await self.exec(ctx, [self.runtime_path, "-m", "pip", "install", "--user", "-e", "."])
+            # images without pip: what the manual's batch example describes
+            return await self.exec(ctx, [self.runtime_path, "setup.py", "install"])
         ctx.write("stderr", "No setup.py: the default build step does nothing.\n")
         return 0
+
+    async def _has_pip(self) -> bool:
+        assert self.runtime_path
+        proc = await asyncio.create_subprocess_exec(
+            self.runtime_path, "-c", "import pip", cwd=self.workdir, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        return await proc.wait() == 0
 
     async def _default_exec(self, ctx: RunContext) -> int:
         if not self.runtime_path:

@@ -138,7 +138,14 @@ class SessionAlreadyExists(Conflict):
     error_title = "The session already exists but you requested not to reuse existing one."
 
 
-# 413
+# 412, 413
+class TooManyPendingSessions(BackendError):
+    status_code = 412
+    error_type = "too-many-pending-sessions"
+    error_title = "The keypair has too many pending sessions."
+
+
+
 class QuotaExceeded(BackendError):
     status_code = 413
     error_type = "quota-exceeded"

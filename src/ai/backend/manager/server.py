@@ -57,6 +57,10 @@ API_MODULES: list[str] = [
     "stream",
     "session_files",
     "events",
+    # session templates, dotfiles, and the session-mode web login (/server, /func)
+    "template",
+    "userconfig",
+    "webserver",
 ]
 
 

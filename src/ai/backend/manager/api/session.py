@@ -14,11 +14,11 @@ import trafaret as t
 from aiohttp import web
 
 from ..context import ROOT_CTX
-from ..errors import ServiceUnavailable
 from ..services import session_ops
 from ..services.session_create import enqueue_session
 from ..services.session_lookup import find_session
 from ..services.session_params import parse_creation_request
+from ..services.session_termination import destroy_session
 from ..services.session_wait import SessionWaiters
 from .utils import (
     auth_required,
@@ -103,10 +103,6 @@ async def destroy(request: web.Request, params: dict[str, Any]) -> web.Response:
     owner = await resolve_owner(request, params["owner_access_key"])
     async with ctx.db.connect() as conn:
         row = await find_session(conn, owner.access_key, request.match_info["session_name"])
-    try:
-        from ..services.session_termination import destroy_session
-    except ImportError:
-        raise ServiceUnavailable("session termination is not available in this build") from None
     result = await destroy_session(ctx, row.id, forced=bool(params["forced"]),
                                    recursive=bool(params["recursive"]), reason="user-requested")
     body = result if isinstance(result, dict) and "stats" in result else {"stats": result or {}}

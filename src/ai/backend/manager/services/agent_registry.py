@@ -5,8 +5,9 @@
   that heartbeats again is ALIVE again.
 - The time of each agent's last heartbeat lives in Redis (live DB, hash
   `agent.last_seen.<etcd namespace>`, agent id -> unix time), shared by every manager process;
-  check_lost() marks ALIVE agents LOST once it is older than manager.heartbeat-timeout, and
-  fails the sessions whose kernels were still being created there.
+  check_lost() marks ALIVE agents LOST once it is older than manager.heartbeat-timeout and
+  the agent does not answer a ping (a backlog of events must not make a live agent LOST),
+  and fails the sessions whose kernels were still being created there.
 - The heartbeat carries the agent's full kernel list, so reconcile_kernels() corrects any
   lost event: kernels the DB thinks live that the agent no longer has (or reports
   terminated) are finalized; containers the DB considers gone are destroyed on the agent;
@@ -16,6 +17,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -39,6 +41,10 @@ from .session_termination import destroy_kernel, finalize_kernel
 from .session_transitions import CREATION_STATUSES, FINAL_KERNEL_STATUSES, now
 
 log = logging.getLogger(__name__)
+
+PING_TIMEOUT = 2.0
+# a heartbeat reconciles the agent's kernels at most this often (each one refreshes last_seen)
+RECONCILE_INTERVAL = 2.0
 
 S = SessionStatus
 
@@ -66,7 +72,11 @@ async def handle_heartbeat(ctx: RootContext, source: str, event: AgentHeartbeatE
     revived = await upsert_agent(ctx, agent_id, info)
     if revived is None:
         return
-    await reconcile_kernels(ctx, agent_id, info["addr"], info.get("kernels") or [])
+    last: dict[str, float] = ctx.extensions.setdefault("agent_reconciled_at", {})
+    t = time.monotonic()
+    if revived or t - last.get(agent_id, 0.0) >= RECONCILE_INTERVAL:
+        last[agent_id] = t
+        await reconcile_kernels(ctx, agent_id, info["addr"], info.get("kernels") or [])
     # new capacity (a registration, a revival or changed slots) may let pending sessions run
     if revived:
         _trigger(ctx, "schedule_trigger")
@@ -148,7 +158,7 @@ async def reconcile_kernels(ctx: RootContext, agent_id: str, addr: str, reported
             continue
     async with ctx.db.connect() as conn:
         rows = (await conn.execute(
-            sa.select(kernels.c.id, kernels.c.session_id, kernels.c.status)
+            sa.select(kernels.c.id, kernels.c.session_id, kernels.c.status, kernels.c.status_changed)
             .where((kernels.c.agent == agent_id) & kernels.c.status.not_in([S.TERMINATED, S.CANCELLED]))
         )).all()
         in_db = {r.id: r for r in rows}
@@ -160,11 +170,17 @@ async def reconcile_kernels(ctx: RootContext, agent_id: str, addr: str, reported
         else:
             known_final = set()
     redrive: set[uuid.UUID] = set()
+    vanished = [r for r in rows if r.id not in by_id and r.status in _MUST_BE_ON_AGENT]
+    if vanished:
+        # the heartbeat may predate the kernel's start (events queue up): ask the agent now
+        by_id.update(await _confirm_absent(ctx, addr, vanished))
     for row in rows:
         rep = by_id.get(row.id)
         if rep is None:
             if row.status in _MUST_BE_ON_AGENT:
                 await finalize_kernel(ctx, row.id, reason="kernel-vanished-from-agent")
+        elif rep.get("status") == "UNCONFIRMED":
+            continue
         elif rep.get("status") == S.TERMINATED:
             await finalize_kernel(ctx, row.id, reason="terminated-on-agent", exit_code=rep.get("exit_code"),
                                   batch_exit=row.status == S.RUNNING)
@@ -187,6 +203,46 @@ async def reconcile_kernels(ctx: RootContext, agent_id: str, addr: str, reported
         _trigger(ctx, "redrive_trigger", sid)
 
 
+async def _ping(ctx: RootContext, agent_id: str) -> bool:
+    async with ctx.db.connect() as conn:
+        addr = (await conn.execute(sa.select(agents.c.addr).where(agents.c.id == agent_id))).scalar()
+    if not addr:
+        return False
+    try:
+        await ctx.agents.call(addr, "ping", "lost-check", timeout=PING_TIMEOUT)
+        return True
+    except Exception:
+        return False
+
+
+async def _confirm_absent(ctx: RootContext, addr: str, candidates: list[Any]) -> dict[uuid.UUID, dict[str, Any]]:
+    """What the agent says now about kernels a heartbeat did not list.
+
+    Kernels it lists now are returned as reported; kernels it still lacks and that reached
+    their status before this call are absent for sure (left out); anything else, or no
+    answer at all, is "UNCONFIRMED" and looked at again with a later heartbeat.
+    """
+    asked_at = now()
+    unconfirmed = {r.id: {"status": "UNCONFIRMED"} for r in candidates}
+    try:
+        info = await ctx.agents.call(addr, "agent_info", timeout=PING_TIMEOUT * 2)
+    except Exception:
+        return unconfirmed
+    fresh = {}
+    for k in info.get("kernels") or []:
+        try:
+            fresh[uuid.UUID(str(k["kernel_id"]))] = k
+        except (KeyError, ValueError):
+            continue
+    out: dict[uuid.UUID, dict[str, Any]] = {}
+    for r in candidates:
+        if r.id in fresh:
+            out[r.id] = fresh[r.id]
+        elif r.status_changed is None or r.status_changed >= asked_at:
+            out[r.id] = {"status": "UNCONFIRMED"}
+    return out
+
+
 async def check_lost(ctx: RootContext) -> list[str]:
     """Mark ALIVE agents without a recent heartbeat LOST; fail sessions being created there."""
     timeout = float(ctx.local_config["manager"]["heartbeat-timeout"])
@@ -203,6 +259,14 @@ async def check_lost(ctx: RootContext) -> list[str]:
             await ctx.redis.live.hset(last_seen_key(ctx), agent_id, str(t))
         elif t - float(stamp) > timeout:
             lost.append(agent_id)
+    if not lost:
+        return []
+    # a backlog of events can delay heartbeats: an agent that still answers is not lost
+    answers = await asyncio.gather(*(_ping(ctx, agent_id) for agent_id in lost))
+    for agent_id, alive_now in zip(list(lost), answers, strict=True):
+        if alive_now:
+            lost.remove(agent_id)
+            await ctx.redis.live.hset(last_seen_key(ctx), agent_id, str(time.time()))
     if not lost:
         return []
     async with ctx.db.begin() as conn:

@@ -36,8 +36,9 @@ from ..errors import (
     ObjectNotFound,
     SessionAlreadyExists,
     SessionNotFound,
+    TooManyPendingSessions,
 )
-from ..models import domains, kernels, session_dependencies, sessions
+from ..models import domains, kernels, keypair_resource_policies, session_dependencies, sessions
 from ..types import Owner, Requester
 from . import groups as group_service
 from . import images as image_service
@@ -125,6 +126,21 @@ async def _scaling_group(conn: AsyncConnection, owner: Owner, group_id: uuid.UUI
     return ("default" if "default" in allowed else allowed[0]), allowed
 
 
+async def _check_pending_limit(conn: AsyncConnection, owner: Owner) -> None:
+    """The keypair policy's max_pending_session_count (NULL: no limit), race-free per keypair."""
+    limit = (await conn.execute(sa.select(keypair_resource_policies.c.max_pending_session_count)
+                                .where(keypair_resource_policies.c.name == owner.resource_policy))).scalar()
+    if limit is None:
+        return
+    await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(
+        sa.func.hashtextextended(f"session-pending:{owner.access_key}", 0))))
+    pending = (await conn.execute(sa.select(sa.func.count()).select_from(sessions).where(
+        (sessions.c.access_key == owner.access_key) & (sessions.c.status == SessionStatus.PENDING)))).scalar_one()
+    if pending >= limit:
+        raise TooManyPendingSessions(f"the keypair {owner.access_key} already has {pending} pending sessions "
+                                     f"(its resource policy allows {limit})", data={"limit": limit})
+
+
 async def _dependencies(conn: AsyncConnection, access_key: str, names: list[str]) -> list[uuid.UUID]:
     ids: list[uuid.UUID] = []
     for i, name in enumerate(names):
@@ -162,6 +178,7 @@ async def enqueue_session(ctx: RootContext, requester: Requester, owner: Owner,
         opts = resource_opts(req.resource_opts, per_kernel)
         sgroup, targets = await _scaling_group(conn, owner, grp.id, req.scaling_group)
         dep_ids = await _dependencies(conn, owner.access_key, req.dependencies)
+        await _check_pending_limit(conn, owner)
         mounts = await resolve_session_mounts(
             conn, ctx, user_uuid=owner.user_uuid, access_key=owner.access_key, domain_name=domain_name,
             group_id=grp.id, requested=req.mounts, mount_map=req.mount_map)

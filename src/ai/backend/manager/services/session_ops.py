@@ -24,6 +24,7 @@ from ..errors import Conflict, ServiceUnavailable
 from ..models import kernels, session_dependencies, sessions
 from .session_lookup import find_session, live_session_by_name
 from .session_params import NAME_RE, _bad
+from .session_transitions import refresh_session, transit_kernels
 from .sessions import dependencies_of, kernels_of
 
 log = logging.getLogger(__name__)
@@ -110,28 +111,17 @@ async def rename(conn: AsyncConnection, access_key: str, name_or_id: str, new_na
     return row.id
 
 
-def _history_append(status: SessionStatus, now: datetime) -> Any:
-    entry = sa.func.jsonb_build_array(sa.func.jsonb_build_object(
-        "status", status.value, "timestamp", now.isoformat()))
-    return sa.func.coalesce(sessions.c.status_history, sa.text("'[]'::jsonb")).op("||")(entry)
-
-
-async def _set_status(ctx: RootContext, session_id: uuid.UUID, new: SessionStatus,
-                      expect: frozenset[SessionStatus]) -> bool:
-    """Move the session and its kernels to `new` only if still in `expect` (no lost update)."""
-    now = datetime.now(UTC)
+async def _move_kernels(ctx: RootContext, session_id: uuid.UUID, moves: dict[uuid.UUID, dict[str, Any]],
+                        new: SessionStatus, expect: frozenset[SessionStatus], reason: str) -> list[uuid.UUID]:
+    """Move kernels (each with its extra column values) to `new` if still in `expect`, then
+    re-derive the session status; the session row is locked first, as everywhere."""
     async with ctx.db.begin() as conn:
-        result = await conn.execute(
-            sa.update(sessions).where((sessions.c.id == session_id) & sessions.c.status.in_(list(expect)))
-            .values(status=new, status_changed=now, status_history=_history_append(new, now)))
-        if not result.rowcount:
-            return False
-        k_hist = sa.func.coalesce(kernels.c.status_history, sa.text("'[]'::jsonb")).op("||")(
-            sa.func.jsonb_build_array(sa.func.jsonb_build_object("status", new.value, "timestamp", now.isoformat())))
-        await conn.execute(
-            sa.update(kernels).where((kernels.c.session_id == session_id) & kernels.c.status.in_(list(expect)))
-            .values(status=new, status_changed=now, status_history=k_hist))
-    return True
+        await conn.execute(sa.select(sessions.c.id).where(sessions.c.id == session_id).with_for_update())
+        moved: list[uuid.UUID] = []
+        for kid, values in moves.items():
+            moved += await transit_kernels(conn, [kid], new, from_statuses=expect, reason=reason, values=values)
+        await refresh_session(conn, session_id, reason=reason)
+    return moved
 
 
 async def restart(ctx: RootContext, access_key: str, name_or_id: str) -> uuid.UUID:
@@ -144,39 +134,39 @@ async def restart(ctx: RootContext, access_key: str, name_or_id: str) -> uuid.UU
     missing = [k.cluster_hostname for k in krows if not k.agent_addr]
     if missing:
         raise Conflict(f"the session {row.name!r} has kernels not placed on an agent: {', '.join(missing)}")
-    if not await _set_status(ctx, row.id, SessionStatus.RESTARTING, RESTARTABLE):
+    restarting = frozenset({SessionStatus.RESTARTING})
+    moved = await _move_kernels(ctx, row.id, {k.id: {} for k in krows}, SessionStatus.RESTARTING,
+                                RESTARTABLE, "user-requested-restart")
+    if len(moved) != len(krows):
+        await _move_kernels(ctx, row.id, {k: {} for k in moved}, SessionStatus.RUNNING, restarting, "restart-aborted")
         raise Conflict(f"the session {row.name!r} changed its status meanwhile; try again")
     try:
         infos = await asyncio.gather(*(
             ctx.agents.call(k.agent_addr, "restart_kernel", str(k.id), timeout=RESTART_TIMEOUT) for k in krows))
     except (RPCError, TimeoutError, OSError) as e:
         log.warning("restarting session %s failed: %s", row.id, e)
-        await _set_status(ctx, row.id, SessionStatus.RUNNING, frozenset({SessionStatus.RESTARTING}))
+        await _move_kernels(ctx, row.id, {k.id: {} for k in krows}, SessionStatus.RUNNING, restarting,
+                            "restart-failed")
         raise ServiceUnavailable(f"restarting the session {row.name!r} failed on its agent: {e}") from None
-    async with ctx.db.begin() as conn:
-        for k, info in zip(krows, infos, strict=True):
-            if not isinstance(info, dict):
-                continue
-            values = {key: info[key] for key in ("container_id", "kernel_host", "repl_in_port", "repl_out_port",
-                                                 "service_ports") if key in info}
-            if values:
-                await conn.execute(sa.update(kernels).where(kernels.c.id == k.id).values(**values))
-    await _set_status(ctx, row.id, SessionStatus.RUNNING, frozenset({SessionStatus.RESTARTING}))
+    updates: dict[uuid.UUID, dict[str, Any]] = {}
+    for k, info in zip(krows, infos, strict=True):
+        info = info if isinstance(info, dict) else {}
+        updates[k.id] = {key: info[key] for key in ("container_id", "kernel_host", "repl_in_port", "repl_out_port",
+                                                    "service_ports") if key in info}
+    await _move_kernels(ctx, row.id, updates, SessionStatus.RUNNING, restarting, "restarted")
     return uuid.UUID(str(row.id))
 
 
 async def dependency_graph(conn: AsyncConnection, access_key: str, name_or_id: str) -> dict[str, Any]:
     """The session and, recursively, the sessions it depends on."""
     row = await find_session(conn, access_key, name_or_id, allow_stale=True)
-    seen: set[uuid.UUID] = set()
 
-    async def node(sid: uuid.UUID, name: str, status: Any) -> dict[str, Any]:
-        seen.add(sid)
+    async def node(sid: uuid.UUID, name: str, status: Any, path: frozenset[uuid.UUID]) -> dict[str, Any]:
         deps = (await conn.execute(
             sa.select(sessions.c.id, sessions.c.name, sessions.c.status)
             .select_from(session_dependencies.join(sessions, session_dependencies.c.depends_on == sessions.c.id))
-            .where(session_dependencies.c.session_id == sid))).all()
-        children = [await node(d.id, d.name, d.status) for d in deps if d.id not in seen]
+            .where(session_dependencies.c.session_id == sid).order_by(sessions.c.created_at))).all()
+        children = [await node(d.id, d.name, d.status, path | {sid}) for d in deps if d.id not in path | {sid}]
         return {"session_id": str(sid), "session_name": name, "status": _enum(status), "depends_on": children}
 
-    return await node(row.id, row.name, row.status)
+    return await node(row.id, row.name, row.status, frozenset())

@@ -57,9 +57,9 @@ def requested_slots(resources: Mapping[str, Any], known: Mapping[str, SlotTypes]
     for slot in ("cpu", "mem"):
         if slot not in slots:
             slots[slot] = max(minimum.get(slot, DEFAULT_SLOTS[slot]), Decimal(0))
-    for slot, low in minimum.items():
+    for slot, least in minimum.items():
         if slot in known and slot not in slots:
-            slots[slot] = low
+            slots[slot] = least
     for slot, value in slots.items():
         low = minimum.get(slot)
         if low is not None and value < low:

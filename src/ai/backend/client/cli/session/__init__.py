@@ -1,0 +1,1 @@
+"""Compute session commands: `run`, `start`, `rm`, `events` and the `session` group."""

@@ -1,0 +1,1 @@
+"""High-level API function classes; use them through a session (`session.ComputeSession`)."""
