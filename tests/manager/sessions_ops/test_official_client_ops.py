@@ -276,3 +276,17 @@ async def test_app_proxies_the_sessions_http_server(docker_agent: DockerAgent, c
         out, _ = await proc.communicate()
     print(out.decode())
     assert "is available at" in out.decode()
+
+
+async def test_run_uploads_files_and_runs_them_in_batch_mode(docker_agent: DockerAgent, cli: Any,
+                                                            tmp_path: Path) -> None:
+    """`backend.ai run --rm IMAGE main.py helper.py --exec CMD`: upload, then a batch run."""
+    work = tmp_path / "proj"
+    work.mkdir()
+    (work / "helper.py").write_text("def greet(who):\n    return f'hello {who} from a batch run'\n")
+    (work / "main.py").write_text("import sys\nfrom helper import greet\nprint(greet(sys.argv[1]))\n")
+    out = await cli("run", "--rm", "--exec", "python3 main.py world", "python", "main.py", "helper.py",
+                    cwd=work, timeout=180)
+    print(out)
+    assert "hello world from a batch run" in out.splitlines()
+    assert "Execution finished. (exit code = 0)" in out
