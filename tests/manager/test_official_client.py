@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from ai.backend.common import msgpack
 from ai.backend.common.redis_helper import REDIS_STAT_DB, connect
 from ai.backend.common.status import AgentStatus, SessionStatus
 from ai.backend.common.types import HostPortPair
 from ai.backend.manager.config import SharedConfig
+from ai.backend.manager.models import sessions
 from ai.backend.manager.services import image_scan
 from ai.backend.manager.services import images as image_service
 from manager.helpers import ADMIN, USER, SignedClient, parse_table
@@ -214,13 +216,23 @@ async def test_user_add_update_delete(run_cli: Any, admin: SignedClient) -> None
 async def test_session_list_reads_the_sessions_table(run_cli: Any, manager: Any, test_id: str) -> None:
     await add_agent(manager.db, f"i-agent-{test_id}", {"cpu": "8", "mem": "16g"})
     sid = await add_session(manager.db, "my-sess", agent=f"i-agent-{test_id}", slots={"cpu": "1", "mem": "1g"})
-    await add_session(manager.db, "waiting", agent=None, slots={"cpu": "64", "mem": "1g"},
-                      status=SessionStatus.PENDING, status_info="no-available-instances")
+    waiting = await add_session(manager.db, "waiting", agent=None, slots={"cpu": "64", "mem": "1g"},
+                                status=SessionStatus.PENDING, status_info=None)
+    # the manager's scheduler loop records why the session cannot be placed
+    reason = None
+    for _ in range(100):
+        async with manager.db.connect() as conn:
+            reason = (await conn.execute(
+                sa.select(sessions.c.status_info).where(sessions.c.id == waiting))).scalar()
+        if reason:
+            break
+        await asyncio.sleep(0.1)
+    assert reason and "cpu short by" in reason
     rows = {r["Name"]: r for r in parse_table(await run_cli("admin", "session", "list", keypair=USER))}
     assert set(rows) == {"my-sess", "waiting"}
     assert rows["my-sess"]["Session ID"] == str(sid)
     assert rows["my-sess"]["Status"] == "RUNNING" and rows["my-sess"]["Project/Group"] == "default"
     assert rows["my-sess"]["Image"] == "cr.backend.ai/stable/python:3.11-debian12"
-    assert rows["waiting"]["Status"] == "PENDING" and rows["waiting"]["Status Info"] == "no-available-instances"
+    assert rows["waiting"]["Status"] == "PENDING" and rows["waiting"]["Status Info"] == reason
     admin_rows = parse_table(await run_cli("admin", "session", "list"))
     assert {r["Owner Access Key"] for r in admin_rows} == {"AKIANABBDUSEREXAMPLE"}
