@@ -5,13 +5,17 @@ real Docker agent on its event bus. Sessions are created through the API; then `
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import socket
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiodocker
+import aiohttp
 import pytest
 import sqlalchemy as sa
 
@@ -21,11 +25,18 @@ from ai.backend.common.events import EventProducer
 from ai.backend.common.events.session import SessionStartedEvent
 from ai.backend.common.redis_helper import REDIS_STREAM_DB, connect
 from ai.backend.common.status import AgentStatus, SessionStatus
-from ai.backend.manager.models import agents, kernels, sessions
+from ai.backend.manager.models import agents, kernels, keypair_resource_policies, sessions
 from manager.helpers import USER, SignedClient, parse_table
 from manager.sessions_api.sesshelpers import IMAGE, register_images
 from manager.sessions_ops.conftest import KRUNNER_DIR, _remove_containers_of, make_config
-from manager.sessions_ops.ophelpers import SSEStream, console_text, execute_loop, open_sse
+from manager.sessions_ops.ophelpers import (
+    SSEStream,
+    console_text,
+    execute_loop,
+    open_sse,
+    signed_headers,
+    upload,
+)
 
 DEFAULT_CLI = Path.home() / ".cache" / "backend.ai" / "official-client-23.9.10" / "bin" / "backend.ai"
 
@@ -119,8 +130,6 @@ async def _create(client: SignedClient, name: str) -> dict[str, Any]:
 
 
 async def _containers(agent_id: str) -> list[Any]:
-    import json
-
     docker = aiodocker.Docker()
     try:
         return await docker.containers.list(all=True, filters=json.dumps({"label": [f"ai.backend.agent-id={agent_id}"]}))
@@ -243,12 +252,6 @@ async def test_lifecycle_events_from_enqueue_to_start(docker_agent: DockerAgent,
 async def test_app_proxies_the_sessions_http_server(docker_agent: DockerAgent, cli: Any, user: SignedClient) -> None:
     """`backend.ai app SESSION http-server -b PORT`: the client relays a local port through
     /stream/session/{name}/tcpproxy to the service started in the container."""
-    import socket
-
-    import aiohttp
-
-    from manager.sessions_ops.ophelpers import upload
-
     await _create(user, "opsapp")
     status, _ = await upload(user, "opsapp", [("site/hello.txt", b"hello through backend.ai app\n")])
     assert status == 204
@@ -290,3 +293,42 @@ async def test_run_uploads_files_and_runs_them_in_batch_mode(docker_agent: Docke
     print(out)
     assert "hello world from a batch run" in out.splitlines()
     assert "Execution finished. (exit code = 0)" in out
+
+
+async def test_activity_postpones_the_idle_timeout(docker_agent: DockerAgent, user: SignedClient,
+                                                   manager: Any) -> None:
+    """Execute calls and a long streamed run count as activity (Redis last_access, read by the
+    lifecycle watchdog); once they stop, the idle timeout terminates the session."""
+    idle = 3
+    async with manager.db.begin() as conn:
+        await conn.execute(sa.update(keypair_resource_policies)
+                           .where(keypair_resource_policies.c.name == "default").values(idle_timeout=idle))
+    created = await _create(user, "opsidle")
+    sid = uuid.UUID(created["sessionId"])
+
+    async def status() -> SessionStatus:
+        async with manager.db.connect() as conn:
+            return SessionStatus((await conn.execute(sa.select(sessions.c.status)
+                                                     .where(sessions.c.id == sid))).scalar_one())
+
+    for _ in range(4):                    # 6 s of REST execute calls, one every 1.5 s
+        await execute_loop(user, "opsidle", "print('busy')")
+        await asyncio.sleep(1.5)
+        assert await status() == SessionStatus.RUNNING
+    # one streamed run twice as long as the idle timeout, printing now and then
+    path = "/stream/session/opsidle/execute"
+    async with user.session.ws_connect(user.base_url + path, headers=signed_headers(user, "GET", path)) as ws:
+        await ws.send_json({"code": "import time\nfor i in range(4):\n    print(i, flush=True)\n    time.sleep(1.5)",
+                            "mode": "query", "options": {}})
+        async for msg in ws:
+            if json.loads(msg.data)["status"] == "finished":
+                break
+    assert await status() == SessionStatus.RUNNING
+    t0 = time.monotonic()
+    while await status() == SessionStatus.RUNNING:
+        assert time.monotonic() - t0 < idle + 10, "the idle session was not terminated"
+        await asyncio.sleep(0.2)
+    waited = time.monotonic() - t0
+    async with manager.db.connect() as conn:
+        info = (await conn.execute(sa.select(sessions.c.status_info).where(sessions.c.id == sid))).scalar_one()
+    assert "idle-timeout" in (info or "") and waited >= idle - 1
