@@ -14,6 +14,7 @@ from aiohttp import web
 
 from ai.backend.common.events import AbstractEvent
 
+from ..context import ROOT_CTX, RootContext
 from ..errors import InvalidAPIParameters, ObjectNotFound, SessionNotFound
 from ..models import groups, sessions
 from ..services import bgtask, session_events
@@ -23,6 +24,17 @@ from .utils import auth_required, requester, resolve_owner, root_ctx
 routes = web.RouteTableDef()
 KEEPALIVE = 15.0   # a comment line this often keeps proxies from closing an idle stream
 POLL = 1.0
+
+
+def closing(ctx: RootContext) -> asyncio.Event:
+    """Set when this process begins to shut down: open streams end (without server_close, so
+    clients reconnect to another manager process)."""
+    event: asyncio.Event = ctx.extensions.setdefault("event_streams_closing", asyncio.Event())
+    return event
+
+
+async def on_shutdown(app: web.Application) -> None:
+    closing(app[ROOT_CTX]).set()
 
 
 async def _open_stream(request: web.Request) -> web.StreamResponse:
@@ -48,7 +60,7 @@ async def _next_event(request: web.Request, resp: web.StreamResponse,
             return await asyncio.wait_for(queue.get(), POLL)
         except TimeoutError:
             pass
-        if request.transport is None or request.transport.is_closing():
+        if request.transport is None or request.transport.is_closing() or closing(root_ctx(request)).is_set():
             return None
         idle += POLL
         if idle >= KEEPALIVE:

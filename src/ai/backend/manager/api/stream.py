@@ -15,11 +15,13 @@ import asyncio
 import json
 import logging
 import time
+import weakref
 from typing import Any
 
 import aiohttp
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
+from ..context import ROOT_CTX
 from ..errors import BackendError, InvalidAPIParameters
 from ..services import session_apps, session_exec, session_pty
 from ..services.session_target import KernelTarget, find_target, touch
@@ -29,6 +31,27 @@ log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 WS_HEARTBEAT = 20.0
 TERMINAL_STATUSES = frozenset({"finished", "exec-timeout"})
+
+
+def _open_sockets(request: web.Request) -> weakref.WeakSet[web.WebSocketResponse]:
+    sockets: weakref.WeakSet[web.WebSocketResponse] = root_ctx(request).extensions.setdefault(
+        "open_websockets", weakref.WeakSet())
+    return sockets
+
+
+async def _accept(request: web.Request, **kwargs: Any) -> web.WebSocketResponse:
+    """Upgrade to a websocket that on_shutdown will close."""
+    ws = web.WebSocketResponse(heartbeat=WS_HEARTBEAT, **kwargs)
+    await ws.prepare(request)
+    _open_sockets(request).add(ws)
+    return ws
+
+
+async def on_shutdown(app: web.Application) -> None:
+    """Close every open stream (1001 going away) so the server need not wait for them."""
+    sockets = list(app[ROOT_CTX].extensions.get("open_websockets") or ())
+    await asyncio.gather(*(ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+                           for ws in sockets if not ws.closed), return_exceptions=True)
 
 
 async def _target(request: web.Request) -> KernelTarget:
@@ -71,8 +94,7 @@ def _first_request(text: str) -> tuple[str, str, dict[str, Any]]:
 async def stream_execute(request: web.Request) -> web.StreamResponse:
     ctx = root_ctx(request)
     target = await _target(request)     # before the upgrade: a 404/409 is still an HTTP error
-    ws = web.WebSocketResponse(heartbeat=WS_HEARTBEAT, max_msg_size=16 * 2**20)
-    await ws.prepare(request)
+    ws = await _accept(request, max_msg_size=16 * 2**20)
     run_id: str | None = None
     finished = False
     try:
@@ -101,6 +123,8 @@ async def stream_execute(request: web.Request) -> web.StreamResponse:
         if not ws.closed:
             await ws.send_json({"runId": run_id, "status": "error", "msg": str(e), "console": [],
                                 "exitCode": None, "options": None, "files": []})
+    except ConnectionResetError:
+        pass   # the client (or our shutdown) closed the socket mid-run
     finally:
         if run_id is not None and not finished:
             # the socket was the run: with it gone the run is cancelled, so the kernel is
@@ -174,8 +198,7 @@ async def stream_pty(request: web.Request) -> web.StreamResponse:
     target = await _target(request)
     url = await session_pty.terminal_url(ctx, target)   # before the upgrade: errors stay HTTP errors
     size = dict(session_pty.DEFAULT_SIZE)
-    ws = web.WebSocketResponse(heartbeat=WS_HEARTBEAT)
-    await ws.prepare(request)
+    ws = await _accept(request)
     async with aiohttp.ClientSession() as http:
         try:
             while not ws.closed:
@@ -219,8 +242,7 @@ async def tcpproxy(request: web.Request) -> web.StreamResponse:
     envs = session_apps.parse_json_option(q.get("envs"), "envs")
     host, port = await session_apps.start_app(ctx, target, app, arguments=arguments, envs=envs)
     reader, writer = await session_apps.open_connection(host, port)
-    ws = web.WebSocketResponse(heartbeat=WS_HEARTBEAT, max_msg_size=16 * 2**20)
-    await ws.prepare(request)
+    ws = await _accept(request, max_msg_size=16 * 2**20)
 
     last_touch = 0.0
 
