@@ -18,3 +18,4 @@ scripts/dockerd.sh
 scripts/build-kernel-image.sh
 scripts/fetch-krunner.sh >/dev/null
 scripts/official-client.sh >/dev/null
+scripts/xfs-quota-vm.sh prepare >/dev/null   # a KVM/TCG guest with XFS project quotas (tests)

@@ -11,5 +11,6 @@ BACKEND_TEST_DOCKER=1
 BACKEND_TEST_KERNEL_IMAGE=cr.backend.ai/stable/python:3.11-debian12
 BACKEND_TEST_KRUNNER_DIR=$(scripts/fetch-krunner.sh)
 BACKEND_TEST_OFFICIAL_CLIENT=$(scripts/official-client.sh)
+BACKEND_TEST_XFS_VM=$(scripts/xfs-quota-vm.sh prepare)
 set +a
 exec ./pants test "${@:-::}"

@@ -158,3 +158,28 @@ def test_legacy_names() -> None:
     from ai.backend.client.kernel import Kernel
 
     assert Kernel is ComputeSession
+
+
+async def test_image_rescan_and_background_task_events(api_config: APIConfig) -> None:
+    """A registry rescan (the local dockerd) as a background task followed over SSE."""
+    async with AsyncSession(config=api_config) as session:
+        started = await session.Image.rescan_images("local")
+        assert started["ok"] and started["task_id"], started
+        names: list[str] = []
+        async with session.BackgroundTask(started["task_id"]).listen_events() as sse:
+            async for ev in sse:
+                names.append(ev.event)
+        assert names[-1] == "server_close" and "bgtask_done" in names, names
+        images = await session.Image.list()
+        assert ("stable/python", "cr.backend.ai", "3.11-debian12") in [(i["name"], i["registry"], i["tag"])
+                                                                      for i in images]
+
+
+async def test_user_authorize(manager: Any) -> None:
+    anonymous = APIConfig(endpoint=manager.url, access_key="")
+    async with AsyncSession(config=anonymous) as session:
+        data = await session.User.authorize("user@lablup.com", USER[1])
+        assert data["access_key"] == USER[0] and data["secret_key"] == USER[1]
+        with pytest.raises(BackendAPIError) as info:
+            await session.User.authorize("user@lablup.com", "wrong")
+        assert info.value.status == 401

@@ -18,6 +18,7 @@ from ai.backend.client.session import AsyncSession, Session
 from client.conftest import make_config
 from client.stack import IMAGE, Stack, local_config, stack  # noqa: F401  (fixtures)
 from manager.helpers import USER
+from manager.vfolders.conftest import storage  # noqa: F401  (the real storage proxy)
 
 
 async def _run(kern: Any, code: str, mode: str = "query", opts: dict[str, Any] | None = None,
@@ -168,3 +169,179 @@ async def test_sync_session_and_listing(stack: Stack, api_config: APIConfig) -> 
     text, names = await asyncio.to_thread(work)
     assert text == "sync\n"
     assert "sdk-sync" in names
+
+
+async def test_get_or_create_parameters(stack: Stack, storage: Any, tmp_path: Path) -> None:  # noqa: F811
+    """envs, tag, resources, enqueue_only, mounts (a real vfolder), type_ and startup_command."""
+    cfg = make_config(stack.manager, USER)
+    async with AsyncSession(config=cfg) as session:
+        await session.VFolder.create("sdkdata", host="local:volume1")
+        (tmp_path / "hello.txt").write_text("from a vfolder\n")
+        await session.VFolder("sdkdata").upload([tmp_path / "hello.txt"], basedir=tmp_path)
+
+        kern = await session.ComputeSession.get_or_create(
+            IMAGE, name="sdk-params", envs={"SDK_VAR": "sdk-value"}, tag="sdk-tag",
+            resources={"cpu": 1, "mem": "512m"}, enqueue_only=True, mounts=["sdkdata"])
+        assert kern.status in ("PENDING", "SCHEDULED", "PREPARING", "PULLING", "PREPARED", "CREATING", "RUNNING")
+        for _ in range(300):
+            info = await kern.get_info()
+            if info["status"] == "RUNNING":
+                break
+            assert info["status"] not in ("ERROR", "CANCELLED", "TERMINATED"), info
+            await asyncio.sleep(0.2)
+        assert info["status"] == "RUNNING" and info["tag"] == "sdk-tag", info
+        code = ("import os\nprint(os.environ['SDK_VAR'])\n"
+                "print(open('/home/work/sdkdata/hello.txt').read(), end='')")
+        out, err, _ = await _run(kern, code)
+        assert out == "sdk-value\nfrom a vfolder\n", err
+        await kern.destroy()
+
+        batch = await session.ComputeSession.get_or_create(
+            IMAGE, name="sdk-batch", type_="batch", startup_command="echo batch-ran", enqueue_only=True)
+        for _ in range(300):
+            info = await batch.get_info()
+            if info["status"] in ("TERMINATED", "ERROR"):
+                break
+            await asyncio.sleep(0.2)
+        assert info["status"] == "TERMINATED" and info["type"] in ("BATCH", "batch"), info
+
+
+async def test_create_from_template(stack: Stack) -> None:  # noqa: F811
+    template = f"""
+api_version: v1
+kind: taskTemplate
+metadata:
+  name: tpl-sdk
+  tag: from-template
+spec:
+  kernel:
+    image: {IMAGE}
+    environ:
+      TPL_VAR: from-template
+      OTHER: kept
+  resources:
+    cpu: '1'
+    mem: 256m
+"""
+    cfg = make_config(stack.manager, USER)
+    async with AsyncSession(config=cfg) as session:
+        tpl = await session.SessionTemplate.create(template)
+        kern = await session.ComputeSession.create_from_template(tpl.template_id, name="sdk-from-tpl")
+        assert kern.status == "RUNNING" and kern.name == "sdk-from-tpl"
+        info = await kern.get_info()
+        assert info["tag"] == "from-template"
+        out, err, _ = await _run(kern, "import os\nprint(os.environ['TPL_VAR'], os.environ['OTHER'])")
+        assert out == "from-template kept\n", err
+        await kern.destroy()
+
+        over = await session.ComputeSession.create_from_template(tpl.template_id, name="sdk-from-tpl2",
+                                                                 envs={"TPL_VAR": "overridden"})
+        out, err, _ = await _run(over, "import os\nprint(os.environ['TPL_VAR'])")
+        assert out == "overridden\n", err
+        await over.destroy()
+        with pytest.raises(BackendAPIError) as info_err:
+            await session.ComputeSession.create_from_template("0" * 32)
+        assert info_err.value.status == 404
+
+
+async def test_listen_events_end_to_end(stack: Stack) -> None:  # noqa: F811
+    """Lifecycle events of a real session over /events/session until the server closes it."""
+    cfg = make_config(stack.manager, USER)
+    async with AsyncSession(config=cfg) as session:
+        kern = await session.ComputeSession.get_or_create(IMAGE, name="sdk-events")
+        events: list[tuple[str, Any]] = []
+        subscribed = asyncio.Event()
+
+        async def listen() -> None:
+            async with kern.listen_events() as sse:
+                subscribed.set()
+                async for ev in sse:
+                    events.append((ev.event, json.loads(ev.data)))
+
+        listener = asyncio.create_task(listen())
+        await asyncio.wait_for(subscribed.wait(), timeout=30)
+        await asyncio.sleep(0.3)
+        await kern.destroy()
+        await asyncio.wait_for(listener, timeout=60)
+    names = [name for name, _ in events]
+    assert names[-1] == "server_close", names
+    assert "session_terminated" in names, names
+    data = dict(events)["session_terminated"]
+    assert data.get("sessionName") == "sdk-events" or data.get("sessionId") == str(kern.id), data
+
+
+async def test_stream_pty(stack: Stack) -> None:  # noqa: F811
+    """A terminal over the websocket: stdin in, screen output back, resize accepted."""
+    import base64
+
+    cfg = make_config(stack.manager, USER)
+    async with AsyncSession(config=cfg) as session:
+        kern = await session.ComputeSession.get_or_create(IMAGE, name="sdk-pty")
+        screen = ""
+        async with kern.stream_pty() as pty:
+            await pty.resize(30, 100)
+            await pty.send_json({"type": "stdin", "chars": base64.b64encode(b"echo pty-$((6*7))\r").decode()})
+            async with asyncio.timeout(60):
+                async for msg in pty:
+                    data = json.loads(msg.data)
+                    assert data["type"] == "out", data
+                    screen += base64.b64decode(data["data"]).decode(errors="replace")
+                    if "pty-42" in screen:
+                        break
+        assert "pty-42" in screen
+        await kern.destroy()
+
+
+async def test_agent_functions(stack: Stack, api_config: APIConfig) -> None:  # noqa: F811
+    async with AsyncSession(config=api_config) as session:
+        page = await session.Agent.paginated_list(status="ALIVE")
+        assert stack.agent_id in [a["id"] for a in page.items]
+        detail = await session.Agent.detail(stack.agent_id, fields=["id", "status", "available_slots"])
+        assert detail["id"] == stack.agent_id and detail["status"] == "ALIVE"
+        assert "cpu" in json.loads(detail["available_slots"])
+    async with AsyncSession(config=make_config(stack.manager, USER)) as session:
+        with pytest.raises(BackendAPIError):
+            await session.Agent.detail(stack.agent_id)
+
+
+async def test_session_mode_runs_code(stack: Stack) -> None:  # noqa: F811
+    """BACKEND_ENDPOINT_TYPE=session: REST execute and the websocket both go through /func."""
+    cfg = APIConfig(endpoint=stack.url, endpoint_type="session")
+    async with AsyncSession(config=cfg) as session:
+        assert (await session.Auth.login("user@lablup.com", "C8qnIo29EZvXkPK_MXcuAakYTy4NYrxwmCEyNPlf"))["authenticated"]
+        kern = await session.ComputeSession.get_or_create(IMAGE, name="sdk-websession")
+        out, err, _ = await _run(kern, 'print("via func")')
+        assert out == "via func\n", err
+        streamed = ""
+        async with kern.stream_execute('print("ws via func")') as ws:
+            async for msg in ws:
+                result = json.loads(msg.data)
+                streamed += "".join(t for k, t in result.get("console", []) if k == "stdout")
+                if result["status"] == "finished":
+                    break
+        assert streamed == "ws via func\n"
+        await kern.destroy()
+        await session.Auth.logout()
+
+
+async def test_owner_access_key_bootstrap_and_dependencies(stack: Stack, api_config: APIConfig) -> None:  # noqa: F811
+    """An admin creates sessions for a user (owner_access_key) with a bootstrap script, in a
+    named scaling group, the second depending on the first."""
+    async with AsyncSession(config=api_config) as admin, \
+            AsyncSession(config=make_config(stack.manager, USER)) as user:
+        first = await admin.ComputeSession.get_or_create(
+            IMAGE, name="sdk-owned", owner_access_key=USER[0], scaling_group="default", cluster_size=1,
+            cluster_mode="single-node", bootstrap_script="echo booted > /home/work/boot.txt\n")
+        assert first.status == "RUNNING"
+        mine = user.ComputeSession("sdk-owned")
+        info = await mine.get_info()
+        assert info["sessionId"] == str(first.id)
+        out, err, _ = await _run(mine, "print(open('/home/work/boot.txt').read(), end='')")
+        assert out == "booted\n", err
+        second = await admin.ComputeSession.get_or_create(
+            IMAGE, name="sdk-dependent", owner_access_key=USER[0], dependencies=[str(first.id)], enqueue_only=True)
+        graph = await user.ComputeSession("sdk-dependent").get_dependency_graph()
+        assert str(first.id) in json.dumps(graph), graph
+        await user.ComputeSession("sdk-dependent").destroy(forced=True)
+        await admin.ComputeSession("sdk-owned", owner_access_key=USER[0]).destroy()
+        assert second.id != first.id

@@ -146,3 +146,72 @@ async def test_announcement_handler_and_anonymous(manager: RunningManager) -> No
 async def test_no_open_session_is_a_clear_error() -> None:
     with pytest.raises(BackendClientError, match="no client session"):
         Request("GET", "/")
+
+
+async def test_read_timeout_is_a_client_error_and_not_retried() -> None:
+    """A server that accepts but answers too late: BackendClientError after READ_TIMEOUT, and the
+    request is not re-sent to the next endpoint (it may have had effects)."""
+    from aiohttp import web
+
+    hits: list[str] = []
+
+    async def slow(request: web.Request) -> web.Response:
+        hits.append(request.path)
+        await asyncio.sleep(5)
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_post("/session", slow)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        cfg = APIConfig(endpoint=f"http://127.0.0.1:{port},http://127.0.0.1:{port}", access_key=ADMIN[0],
+                        secret_key=ADMIN[1], read_timeout=0.5)
+        async with AsyncSession(config=cfg, proxy_mode=True) as session:
+            rqst = Request(session, "POST", "/session")
+            rqst.set_json({})
+            with pytest.raises(BackendClientError, match="timeout"):
+                async with rqst.fetch():
+                    pass
+    finally:
+        await runner.cleanup()
+    assert hits == ["/session"]
+
+
+async def test_skip_sslcert_validation(tmp_path: Path) -> None:
+    """HTTPS with a self-signed certificate: refused by default, accepted when
+    BACKEND_SKIP_SSLCERT_VALIDATION is on."""
+    import ssl
+    import subprocess
+
+    from aiohttp import web
+
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")],
+                   check=True, capture_output=True)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(str(tmp_path / "cert.pem"), str(tmp_path / "key.pem"))
+
+    async def hello(request: web.Request) -> web.Response:
+        return web.json_response({"version": "v7.20230615", "manager": "test"})
+
+    app = web.Application()
+    app.router.add_get("/", hello)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ctx)
+    await site.start()
+    url = f"https://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        strict = APIConfig(endpoint=url, access_key="")
+        async with AsyncSession(config=strict, proxy_mode=True) as session:
+            with pytest.raises(BackendClientError, match="(?i)certificate|ssl"):
+                await session.System.get_versions()
+        lenient = APIConfig(endpoint=url, access_key="", skip_sslcert_validation=True)
+        async with AsyncSession(config=lenient) as session:
+            assert (await session.System.get_versions())["manager"] == "test"
+    finally:
+        await runner.cleanup()

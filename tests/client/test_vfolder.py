@@ -141,3 +141,22 @@ async def test_sharing_invitations_clone(manager: Any, storage: RunningStorage, 
         assert cloned["name"] == name + "-c"
         await admin.VFolder(name + "-c").delete()
         await admin.VFolder(name).delete()
+
+
+async def test_project_folder_share_unshare(manager: Any, storage: RunningStorage,  # noqa: F811
+                                            api_config: APIConfig) -> None:
+    name = f"pf-{uuid.uuid4().hex[:8]}"
+    async with AsyncSession(config=make_config(manager, USER)) as user, \
+            AsyncSession(config=api_config) as admin:
+        await admin.VFolder.create(name, host="local:volume1", group="default")
+        shared = await admin.VFolder(name).share("ro", ["user@lablup.com"])
+        assert shared == {"shared_emails": ["user@lablup.com"]}
+        listed = {f["name"]: f for f in await user.VFolder.list()}
+        assert name in listed and listed[name]["permission"] == "ro"
+        with pytest.raises(BackendAPIError) as info:
+            await admin.VFolder(name).share("rw", ["nobody@example.com"])
+        assert info.value.status == 400 and "nobody@example.com" in info.value.data["msg"]
+        assert await admin.VFolder(name).unshare(["user@lablup.com"]) == {"unshared_emails": ["user@lablup.com"]}
+        after = [f["permission"] for f in await user.VFolder.list() if f["name"] == name]
+        assert after == ["rw"]   # back to the project folder's own permission for members
+        await admin.VFolder(name).delete()

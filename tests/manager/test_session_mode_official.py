@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from manager.test_official_client import DEFAULT_CLI
-
+DEFAULT_CLI = Path.home() / ".cache" / "backend.ai" / "official-client-23.9.10" / "bin" / "backend.ai"
 PASSWORD = "C8qnIo29EZvXkPK_MXcuAakYTy4NYrxwmCEyNPlf"
 
 

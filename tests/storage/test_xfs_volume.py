@@ -5,8 +5,9 @@ set and are inherited (tested for real below, with the real xfs_quota), but `-o 
 mounts fail, so `limit` and `report` cannot run here. Those two commands go through
 QuotaSimulatingRunner, which answers in xfs_quota's exact output format (see xfsprogs
 quota/report.c) with usage computed from the files that carry the project id. The kernel's
-enforcement of the hard limit is exercised only by test_kernel_enforces_hard_limit on a kernel
-that can mount with prjquota.
+enforcement of the hard limit is tested for real in test_xfs_quota_kvm.py, inside a qemu guest
+whose kernel has XFS quotas (scripts/xfs-quota-vm.sh); test_kernel_enforces_hard_limit below
+does it on the host only where the host kernel can mount with prjquota.
 """
 
 from __future__ import annotations

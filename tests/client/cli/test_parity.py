@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from client.cli.parity import Step, assert_same, json_items, kv_lines, rows, run_scenario
-
 from manager.helpers import USER
 
 CONFIG_AND_ADMIN = [

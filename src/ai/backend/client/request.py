@@ -84,7 +84,8 @@ class Request:
         if self.method not in _METHODS:
             raise ValueError(f"unsupported HTTP method {self.method}")
         self.path = str(values.get("path") or "")
-        self.params = {k: str(v) for k, v in (params or {}).items() if v is not None}
+        self.params = {k: (str(v).lower() if isinstance(v, bool) else str(v))
+                       for k, v in (params or {}).items() if v is not None}
         self.reporthook = reporthook
         self.override_api_version = override_api_version
         self.headers: dict[str, str] = {}
@@ -220,23 +221,28 @@ class Request:
         return SSEContextManager(self.session, send, **kwargs)
 
 
-async def _with_failover(session: BaseSession, attempt: Callable[[], Any]) -> Any:
-    """Try the active endpoint, then each other one, on connection failures."""
-    endpoints = len(session.config.endpoints)
+async def with_failover(config: APIConfig, attempt: Callable[[], Any]) -> Any:
+    """Try the active endpoint, then each other one, when a connection cannot be made.
+
+    Only connection-establishment failures move on to the next endpoint (the request never
+    reached a server); a timeout or disconnect after sending is reported, never re-sent."""
+    endpoints = len(config.endpoints)
     last: Exception | None = None
     for _ in range(endpoints):
         try:
             return await attempt()
-        except (aiohttp.ClientConnectionError, asyncio.TimeoutError) as e:
-            if isinstance(e, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
-                raise BackendClientError(f"the server closed the connection: {e!r}") from e
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as e:
             last = e
-            session.config.rotate_endpoints()
+            config.rotate_endpoints()
+        except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as e:
+            raise BackendClientError(f"the API server did not answer in time (read timeout): {e!r}") from e
         except aiohttp.ClientResponseError as e:
             raise BackendClientError(f"malformed response from the API endpoint: {e!r}") from e
+        except aiohttp.ClientError as e:
+            raise BackendClientError(f"the request to the API endpoint failed: {e!r}") from e
     raise BackendClientError(
         "Request to the API endpoint has failed; check your network connection and the server "
-        f"status ({', '.join(str(u) for u in session.config.endpoints)}): {last!r}") from last
+        f"status ({', '.join(str(u) for u in config.endpoints)}): {last!r}") from last
 
 
 async def raise_for_problem(raw: aiohttp.ClientResponse) -> None:
@@ -338,7 +344,7 @@ class FetchContextManager:
         self._raw: aiohttp.ClientResponse | None = None
 
     async def __aenter__(self) -> Response:
-        self._raw = await _with_failover(self.session, self._send)
+        self._raw = await with_failover(self.session.config, self._send)
         if self.check_status:
             await raise_for_problem(self._raw)
         return Response(self.session, self._raw)
@@ -414,7 +420,7 @@ class WebSocketContextManager:
 
     async def __aenter__(self) -> WebSocketResponse:
         try:
-            self._ws = await _with_failover(self.session, self._connect)
+            self._ws = await with_failover(self.session.config, self._connect)
         except aiohttp.WSServerHandshakeError as e:
             raise BackendAPIError(e.status, e.message, None) from e
         resp = self._response_cls(self.session, self._ws)
@@ -480,7 +486,7 @@ class SSEContextManager:
         self._raw: aiohttp.ClientResponse | None = None
 
     async def __aenter__(self) -> SSEResponse:
-        self._raw = await _with_failover(self.session, self._send)
+        self._raw = await with_failover(self.session.config, self._send)
         await raise_for_problem(self._raw)
         return self._response_cls(self.session, self._raw)
 

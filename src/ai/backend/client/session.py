@@ -53,7 +53,7 @@ _FUNCTIONS: tuple[tuple[str, str, str], ...] = (
 async def negotiate_api_version(http: aiohttp.ClientSession, config: APIConfig) -> tuple[int, str]:
     """The lower of the client's and the server's API versions (`GET /`, unauthenticated).
     Falls back to the client's version when the server cannot be asked."""
-    from .request import _with_failover
+    from .request import with_failover
 
     client_version = parse_api_version(config.version)
 
@@ -65,12 +65,8 @@ async def negotiate_api_version(http: aiohttp.ClientSession, config: APIConfig) 
             resp.raise_for_status()
             return await resp.json(content_type=None)
 
-    class _Probe:
-        def __init__(self) -> None:
-            self.config = config
-
     try:
-        info = await _with_failover(_Probe(), probe)  # type: ignore[arg-type]
+        info = await with_failover(config, probe)
         server_version = parse_api_version(str(info["version"]))
     except (BackendClientError, aiohttp.ClientError, asyncio.TimeoutError, KeyError, TypeError, ValueError):
         return client_version

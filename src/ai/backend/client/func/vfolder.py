@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from ..exceptions import BackendAPIError, BackendClientError
+from ..exceptions import BackendClientError
 from ..request import Request, raise_for_problem
 from ..session import api_session
 from .base import BaseFunction, PaginatedResult, api_function, paginated_query
@@ -370,4 +370,34 @@ class VFolder(BaseFunction):
             return await resp.json()
 
 
-_ = BackendAPIError   # re-exported for callers catching upload/download API errors
+    # --- host mounts (superadmin; served only where the manager manages host mounts) ----------
+
+    @api_function
+    @classmethod
+    async def get_fstab_contents(cls, agent_id: str | None = None) -> Any:
+        params = {"agent_id": agent_id} if agent_id else {}
+        async with Request("GET", "/folders/_/fstab", params=params).fetch() as resp:
+            return await resp.json()
+
+    @api_function
+    @classmethod
+    async def list_mounts(cls) -> Any:
+        async with Request("GET", "/folders/_/mounts").fetch() as resp:
+            return await resp.json()
+
+    @api_function
+    @classmethod
+    async def mount_host(cls, name: str, fs_location: str, options: Mapping[str, Any] | None = None,
+                         edit_fstab: bool = False) -> Any:
+        rqst = Request("POST", "/folders/_/mounts")
+        rqst.set_json({"name": name, "fs_location": fs_location, "options": options, "edit_fstab": edit_fstab})
+        async with rqst.fetch() as resp:
+            return await resp.json()
+
+    @api_function
+    @classmethod
+    async def umount_host(cls, name: str, edit_fstab: bool = False) -> Any:
+        rqst = Request("DELETE", "/folders/_/mounts")
+        rqst.set_json({"name": name, "edit_fstab": edit_fstab})
+        async with rqst.fetch() as resp:
+            return await resp.json()

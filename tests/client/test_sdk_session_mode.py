@@ -51,3 +51,17 @@ async def test_login_reuse_logout(manager: RunningManager, monkeypatch: pytest.M
 
 def test_state_path_follows_xdg(tmp_path: Path) -> None:
     assert local_state_path() == tmp_path / "state" / "backend.ai"
+
+
+async def test_update_password_in_session_mode(manager: RunningManager) -> None:
+    cfg = APIConfig(endpoint=manager.url, endpoint_type="session")
+    async with AsyncSession(config=cfg) as session:
+        assert (await session.Auth.login("user@lablup.com", PASSWORD))["authenticated"]
+        with pytest.raises(BackendAPIError) as info:
+            await session.Auth.update_password("not-the-old-one", "N3w-passw0rd!", "N3w-passw0rd!")
+        assert info.value.status in (400, 401, 403)
+        await session.Auth.update_password(PASSWORD, "N3w-passw0rd!", "N3w-passw0rd!")
+        await session.Auth.logout()
+        assert (await session.Auth.login("user@lablup.com", PASSWORD))["authenticated"] is False
+        assert (await session.Auth.login("user@lablup.com", "N3w-passw0rd!"))["authenticated"] is True
+        await session.Auth.logout()
