@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from client.cli.clirunner import OFFICIAL_CLI, Runner
 
+from client.cli.clirunner import OFFICIAL_CLI, Runner
 from manager.helpers import ADMIN
 from manager.sessions_api.sesshelpers import register_images
 from manager.sessions_sched.conftest import sim  # noqa: F401  (fixtures: simulated agents)
