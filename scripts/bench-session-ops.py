@@ -11,7 +11,9 @@ like any client:
     until the first stdout item arrives (what `backend.ai run` shows the user);
   * REST execute and websocket execute round trips of a one-line query on a warm session;
   * a 1 MiB upload and its download (tar part);
-  * DELETE /session until the container is gone.
+  * DELETE /session until the container is gone;
+  * SSE fan-out: --listeners `/events/session` streams, latency from producing a lifecycle
+    event to each stream receiving it.
 Prints medians and p95 over the rounds/calls. The halfstack and dockerd must be running and the
 kernel image built (scripts/build-kernel-image.sh). Everything it creates is removed at the end.
 """
@@ -130,8 +132,49 @@ class Client:
             assert isinstance(part, aiohttp.BodyPartReader)
             return bytes(await part.read())
 
+    async def sse(self, path: str, params: dict[str, str]) -> aiohttp.ClientResponse:
+        from yarl import URL
+
+        url = URL(self.base_url + path).with_query(params)
+        resp = await self.http.get(url, headers=self.headers("GET", url.raw_path_qs, "application/octet-stream"),
+                                   timeout=aiohttp.ClientTimeout(total=None))
+        if resp.status != 200:
+            raise RuntimeError(f"SSE {path} -> {resp.status}")
+        return resp
+
     async def close(self) -> None:
         await self.http.close()
+
+
+async def sse_fanout(client: Client, producer: EventProducer, session_id: uuid.UUID, listeners: int,
+                     events: int) -> list[float]:
+    """Latencies (ms) from producing an event to each of `listeners` SSE streams seeing it."""
+    from ai.backend.common.events.session import SessionStartedEvent
+
+    streams = [await client.sse("/events/session", {"sessionName": "*", "scope": "session"})
+               for _ in range(listeners)]
+    sent: dict[str, float] = {}
+    latencies: list[float] = []
+
+    async def read(resp: aiohttp.ClientResponse) -> None:
+        got = 0
+        while got < events:
+            line = (await resp.content.readline()).decode()
+            if line.startswith("data:"):
+                reason = json.loads(line[5:])["reason"]
+                latencies.append((time.perf_counter() - sent[reason]) * 1000)
+                got += 1
+
+    readers = [asyncio.create_task(read(r)) for r in streams]
+    await asyncio.sleep(0.5)
+    for i in range(events):
+        sent[f"e{i}"] = time.perf_counter()
+        await producer.produce_event(SessionStartedEvent(session_id, reason=f"e{i}"))
+        await asyncio.sleep(0.05)
+    await asyncio.wait_for(asyncio.gather(*readers), 60)
+    for r in streams:
+        r.close()
+    return latencies
 
 
 async def create_session(client: Client, name: str) -> float:
@@ -155,7 +198,7 @@ async def rest_query(client: Client, session: str, code: str) -> float:
         run_id, mode, code = result["runId"], "continue", ""
 
 
-async def measure(client: Client, args: argparse.Namespace, agent: DockerAgent) -> None:
+async def measure(client: Client, args: argparse.Namespace, agent: DockerAgent, producer: EventProducer) -> None:
     running, first_output, destroy = [], [], []
     for r in range(args.rounds):
         name = f"bench-run-{r}"
@@ -193,6 +236,14 @@ async def measure(client: Client, args: argparse.Namespace, agent: DockerAgent) 
         assert len(tar) > len(blob)
     print(f"upload 1 MiB               {summary(ups)}")
     print(f"download 1 MiB (tar)       {summary(downs)}")
+    info = await client.json("GET", "/session/bench-warm")
+    sid = uuid.UUID(str(info.get("sessionId") or info.get("id") or info.get("session_id")))
+    # broadcast only (its anycast copy goes to an unused stream, so no scheduler handler acts on it)
+    bc = EventProducer(producer.redis, stream_key=producer.stream_key + ".unused",
+                       broadcast_channel=producer.broadcast_channel)
+    fan = await sse_fanout(client, bc, sid, args.listeners, 20)
+    await producer.redis.delete(producer.stream_key + ".unused")
+    print(f"SSE fan-out x{args.listeners:<4}         {summary(fan)}   p99 {pct(fan, 0.99):.1f} ms")
     await client.json("DELETE", "/session/bench-warm")
 
 
@@ -249,15 +300,15 @@ async def main(args: argparse.Namespace) -> None:
             "container": {"port-range": "auto", "bind-host": "127.0.0.1", "scratch-root": scratch.name + "/scratch"},
             "logging": {"level": "WARNING"},
         })
-        agent = DockerAgent(agent_cfg, event_producer=EventProducer(redis, stream_key=stream_key,
-                                                                    broadcast_channel=channel))
+        producer = EventProducer(redis, stream_key=stream_key, broadcast_channel=channel)
+        agent = DockerAgent(agent_cfg, event_producer=producer)
         agent_server = AgentServer(agent)
         await agent_server.start()
         await wait_agent(engine, agent.id)
         client = Client(f"http://127.0.0.1:{port}", USER)
         print(f"stack: manager on :{port} (scheduler tick {args.tick} s), Docker agent {agent.id}, image {IMAGE}")
         try:
-            await measure(client, args, agent)
+            await measure(client, args, agent, producer)
         finally:
             await client.close()
     finally:
@@ -283,6 +334,7 @@ if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rounds", type=int, default=5, help="sessions created per create measurement")
     p.add_argument("--calls", type=int, default=30, help="execute calls per round-trip measurement")
+    p.add_argument("--listeners", type=int, default=50, help="SSE streams for the fan-out measurement")
     p.add_argument("--tick", type=float, default=2.0, help="the scheduler's periodic tick (manager default 2 s)")
     p.add_argument("--pg", default=os.environ.get("BACKEND_TEST_PG_ADDR") or "postgresql://postgres:develove@127.0.0.1:8100/backend")
     p.add_argument("--redis", default=os.environ.get("BACKEND_TEST_REDIS_ADDR") or "127.0.0.1:8110")

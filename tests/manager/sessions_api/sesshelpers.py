@@ -85,3 +85,25 @@ async def mark_running(db: AsyncEngine, session_id: uuid.UUID, *, agent_addr: st
             service_ports=service_ports or []))
         await conn.execute(sa.update(sessions).where(sessions.c.id == session_id).values(
             status=SessionStatus.RUNNING, status_changed=now))
+
+
+# What the official client 23.9 sends for `run`/`start` (enqueueOnly here; tests change what they need).
+V7_BODY: dict[str, Any] = {
+    "tag": None, "name": "mysess", "config": {"mounts": [], "environ": {}, "resources": {}, "resource_opts": {},
+                                             "scalingGroup": None, "mount_map": {}, "preopen_ports": []},
+    "dependencies": None, "callback_url": None, "architecture": "x86_64", "clusterSize": 1,
+    "clusterMode": "single-node", "starts_at": None, "bootstrap_script": None, "owner_access_key": None,
+    "domain": "default", "group": "default", "type": "interactive", "enqueueOnly": True, "maxWaitSeconds": 0,
+    "reuseIfExists": True, "startupCommand": None, "image": "python",
+}
+
+
+def body(**changes: Any) -> dict[str, Any]:
+    """V7_BODY with changes; "config_X" keys change config["X"]."""
+    b = {**V7_BODY, "config": dict(V7_BODY["config"])}
+    for k, v in changes.items():
+        if k.startswith("config_"):
+            b["config"][k[len("config_"):]] = v
+        else:
+            b[k] = v
+    return b

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from ai.backend.agent.config import agent_config_from_dict
-from ai.backend.common.status import AgentStatus, SessionStatus
+from ai.backend.common.status import AgentStatus, SessionResult, SessionStatus
 from ai.backend.common.types import HostPortPair
 from ai.backend.manager.config import SharedConfig
 from ai.backend.manager.models import agents, kernels, sessions
@@ -25,7 +26,8 @@ from manager.helpers import USER, SignedClient, parse_table
 from manager.sessions_sched.conftest import wait_until
 from manager.vfolders.vfhelpers import tus_upload
 
-KERNEL_IMAGE = "cr.backend.ai/stable/python:3.11-debian12"
+KERNEL_IMAGE = os.environ.get("BACKEND_TEST_KERNEL_IMAGE") or "cr.backend.ai/stable/python:3.11-debian12"
+KRUNNER_DIR = os.environ.get("BACKEND_TEST_KRUNNER_DIR") or None
 S = SessionStatus
 
 
@@ -69,7 +71,7 @@ async def docker_agent(vf: Any, etcd_addr: HostPortPair, test_id: str, tmp_path:
         "agent": {"id": agent_id, "rpc-listen-addr": "127.0.0.1:0", "heartbeat-interval": 1.0,
                   "event-stream-key": mgr["event-stream-key"], "event-broadcast-channel": mgr["event-broadcast-channel"]},
         "container": {"port-range": "auto", "bind-host": "127.0.0.1", "scratch-root": str(tmp_path / "scratch"),
-                      "stats-interval": 5},
+                      "stats-interval": 5, "krunner-path": KRUNNER_DIR},
         "resource": {"reserved-cpu": 0, "reserved-mem": "256m"},
         "logging": {"level": "INFO"},
     })
@@ -193,4 +195,55 @@ async def test_vfolder_is_mounted_in_the_container(vf: Any, docker_agent: str, r
     resp = await user.request("GET", "/folders/mydata/files", json_body={"path": "."})
     assert {"hello.txt", "out.txt"} <= {f["filename"] for f in json.loads(resp.body["files"])}, resp.body
     assert "Done" in await run_cli("rm", "withdata", keypair=USER)
+    await _no_containers(docker_agent)
+
+
+async def test_start_options_reach_the_container(vf: Any, docker_agent: str, run_cli: Any, user: SignedClient) -> None:
+    """Environment, resources, shmem, tag and a mount path given on the official CLI end up in
+    the container Docker runs (docker inspect), through the manager's rows."""
+    resp = await user.request("POST", "/folders", json_body={"name": "opts-data"})
+    assert resp.status == 201, resp.body
+    out = await run_cli("start", "-t", "optsess", "-e", "GREETING=hello there", "-r", "cpu=1", "-r", "mem=768m",
+                        "--resource-opts", "shmem=96m", "--tag", "nightly", "-m", "opts-data=/home/work/custom",
+                        "python", keypair=USER)
+    row = await _session(vf.manager.db, "optsess")
+    assert f"Session ID {row.id} is created and ready." in out, out
+    assert row.tag == "nightly" and row.environ == {"GREETING": "hello there"}
+    (container,) = await containers_of(docker_agent)
+    assert "GREETING=hello there" in container["Config"]["Env"]
+    assert container["HostConfig"]["Memory"] == 768 * 2**20
+    assert container["HostConfig"]["ShmSize"] == 96 * 2**20
+    assert "/home/work/custom" in {m["Destination"] for m in container["Mounts"]}
+    assert "Done" in await run_cli("rm", "optsess", keypair=USER)
+    await _no_containers(docker_agent)
+
+
+async def test_single_node_cluster_session(vf: Any, docker_agent: str, run_cli: Any) -> None:
+    """--cluster-size 2: main1 and sub1 containers on one private bridge network, told about
+    each other through the BACKENDAI_CLUSTER_* environment."""
+    out = await run_cli("start", "-t", "clus", "--cluster-size", "2", "-r", "mem=512m", "python", keypair=USER)
+    row = await _session(vf.manager.db, "clus")
+    assert f"Session ID {row.id} is created and ready." in out, out
+    containers = await containers_of(docker_agent)
+    assert len(containers) == 2
+    envs = [dict(e.split("=", 1) for e in c["Config"]["Env"]) for c in containers]
+    assert sorted(e["BACKENDAI_CLUSTER_HOST"] for e in envs) == ["main1", "sub1"]
+    assert all(e["BACKENDAI_CLUSTER_SIZE"] == "2" for e in envs)
+    networks = [set(c["NetworkSettings"]["Networks"]) for c in containers]
+    assert networks[0] == networks[1] and networks[0] - {"bridge"}
+    assert "Done" in await run_cli("rm", "clus", keypair=USER)
+    await _no_containers(docker_agent)
+
+
+async def test_batch_sessions_end_with_their_exit_code(vf: Any, docker_agent: str, run_cli: Any) -> None:
+    for name, code, result in (("batch-ok", "exit 0", SessionResult.SUCCESS),
+                               ("batch-bad", "exit 3", SessionResult.FAILURE)):
+        await run_cli("start", "-t", name, "--type", "batch", "-c", f"echo working; {code}", "python", keypair=USER)
+
+        async def ended(name: str = name) -> bool:
+            return (await _session(vf.manager.db, name)).status in (S.TERMINATED, S.ERROR)
+
+        await wait_until(ended, 60, f"{name} to end")
+        row = await _session(vf.manager.db, name)
+        assert (row.status, row.result) == (S.TERMINATED, result), (name, row.status, row.result, row.status_info)
     await _no_containers(docker_agent)

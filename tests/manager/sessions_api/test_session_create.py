@@ -10,19 +10,20 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
 from ai.backend.common.events.session import SessionStartedEvent
-from ai.backend.common.status import ClusterMode, SessionStatus, SessionTypes
+from ai.backend.common.status import AgentStatus, ClusterMode, SessionStatus, SessionTypes
 from ai.backend.common.types import HostPortPair
 from ai.backend.manager.config import SharedConfig
-from ai.backend.manager.models import keypair_resource_policies
+from ai.backend.manager.models import domains, groups, keypair_resource_policies
 from ai.backend.manager.services import scaling_groups as sgroup_service
 from manager.helpers import ADMIN, USER, SignedClient
+from manager.rows import add_agent
 from manager.sessions_api.sesshelpers import (
     IMAGE,
     OTHER_IMAGE,
+    body,
     count_rows,
     dependency_rows,
     kernel_rows,
@@ -30,25 +31,7 @@ from manager.sessions_api.sesshelpers import (
     session_rows,
     stream_events,
 )
-
-V7_BODY: dict[str, Any] = {
-    "tag": None, "name": "mysess", "config": {"mounts": [], "environ": {}, "resources": {}, "resource_opts": {},
-                                             "scalingGroup": None, "mount_map": {}, "preopen_ports": []},
-    "dependencies": None, "callback_url": None, "architecture": "x86_64", "clusterSize": 1,
-    "clusterMode": "single-node", "starts_at": None, "bootstrap_script": None, "owner_access_key": None,
-    "domain": "default", "group": "default", "type": "interactive", "enqueueOnly": True, "maxWaitSeconds": 0,
-    "reuseIfExists": True, "startupCommand": None, "image": "python",
-}
-
-
-def body(**changes: Any) -> dict[str, Any]:
-    b = {**V7_BODY, "config": dict(V7_BODY["config"])}
-    for k, v in changes.items():
-        if k.startswith("config_"):
-            b["config"][k[len("config_"):]] = v
-        else:
-            b[k] = v
-    return b
+from manager.vfolders.vfhelpers import add_user
 
 
 async def test_enqueue_writes_pending_rows_and_events(mgr: Any, user: SignedClient, redis_addr: HostPortPair) -> None:
@@ -58,8 +41,8 @@ async def test_enqueue_writes_pending_rows_and_events(mgr: Any, user: SignedClie
     assert resp.status == 201, resp.body
     assert resp.content_type == "application/json"
     sid = uuid.UUID(resp.body["sessionId"])
-    assert resp.body == {"sessionId": str(sid), "sessionName": "mysess", "sessId": "mysess", "status": "PENDING",
-                         "servicePorts": [], "created": True}
+    assert resp.body == {"sessionId": str(sid), "sessionName": "mysess", "sessId": "mysess", "kernelId": "mysess",
+                         "status": "PENDING", "servicePorts": [], "created": True}
 
     (row,) = await session_rows(mgr.db)
     assert row.id == sid and row.name == "mysess" and row.access_key == USER[0]
@@ -90,7 +73,7 @@ async def test_defaults_come_from_the_image_minimum(mgr: Any, user: SignedClient
     assert k.resource_opts == {"shmem": 64 * 2**20}
 
 
-@pytest.mark.parametrize(("changes", "field"), [
+BAD_INPUTS: list[tuple[dict[str, Any], str]] = [
     ({"image": None}, "image"),
     ({"image": 42}, "image"),
     ({"image": "no-such-image:1.0"}, "image"),
@@ -128,17 +111,20 @@ async def test_defaults_come_from_the_image_minimum(mgr: Any, user: SignedClient
     ({"config_scalingGroup": 7}, "config.scalingGroup"),
     ({"group": "no-such-project"}, "group"),
     ({"domain": "other-domain"}, "domain"),
-])
-async def test_bad_input_is_a_400_naming_the_field_and_writes_nothing(
-        mgr: Any, user: SignedClient, changes: dict[str, Any], field: str) -> None:
-    b = body(**changes)
-    if b.get("image") is None and "image" in changes:
-        del b["image"]
-    resp = await user.request("POST", "/session", json_body=b)
-    assert resp.status == 400, resp.body
-    assert resp.content_type == "application/problem+json"
-    assert resp.body["type"] == "https://api.backend.ai/probs/invalid-api-params"
-    assert field in resp.body["msg"], resp.body
+]
+
+
+async def test_bad_input_is_a_400_naming_the_field_and_writes_nothing(mgr: Any, user: SignedClient) -> None:
+    """Every case against one manager (a manager per case would cost minutes)."""
+    for changes, field in BAD_INPUTS:
+        b = body(**changes)
+        if b.get("image") is None and "image" in changes:
+            del b["image"]
+        resp = await user.request("POST", "/session", json_body=b)
+        assert resp.status == 400, (changes, resp.body)
+        assert resp.content_type == "application/problem+json"
+        assert resp.body["type"] == "https://api.backend.ai/probs/invalid-api-params"
+        assert field in resp.body["msg"], (changes, resp.body)
     assert await count_rows(mgr.db) == (0, 0)
 
 
@@ -174,6 +160,9 @@ async def test_aliases_and_legacy_fields(mgr: Any, user: SignedClient, client_fa
         client = v4_user if path.startswith("/kernel") else user
         resp = await client.request("POST", path, json_body={**legacy, "clientSessionToken": name})
         assert resp.status == 201, (path, resp.body)
+        assert resp.body["kernelId"] == name
+        info = await client.request("GET", f"/kernel/{name}")      # where a v4 client goes next
+        assert info.status == 200 and info.body["sessionName"] == name
         (row,) = await session_rows(mgr.db, name=name)
         assert row.images == [IMAGE]
         assert row.requested_slots == {"cpu": Decimal(2), "mem": Decimal(512 * 2**20)}
@@ -316,3 +305,91 @@ async def test_pending_session_limit_of_the_keypair_policy(mgr: Any, user: Signe
     first = next(r for r in results if r.status == 201)
     assert (await user.request("DELETE", f"/session/{first.body['sessionId']}")).status == 200
     assert (await user.request("POST", "/session", json_body=body(name="p-again"))).status == 201
+
+
+async def test_project_must_be_the_owners_and_active(mgr: Any, user: SignedClient, admin: SignedClient) -> None:
+    other = uuid.uuid4()
+    async with mgr.db.begin() as conn:
+        await conn.execute(sa.insert(groups).values(id=other, name="other-project", domain_name="default",
+                                                    is_active=True, resource_policy="default"))
+    resp = await user.request("POST", "/session", json_body=body(group="other-project"))
+    assert resp.status == 403 and "other-project" in resp.body["msg"], resp.body
+    resp = await user.request("POST", "/session", json_body=body(group=str(other)))
+    assert resp.status == 403
+    # an admin may launch in any project of the domain for themselves, not put a user there
+    resp = await admin.request("POST", "/session", json_body=body(name="admin-sess", group="other-project"))
+    assert resp.status == 201, resp.body
+    resp = await admin.request("POST", "/session", json_body=body(group="other-project", owner_access_key=USER[0]))
+    assert resp.status == 403
+    async with mgr.db.begin() as conn:
+        await conn.execute(sa.update(groups).where(groups.c.name == "default").values(is_active=False))
+    resp = await user.request("POST", "/session", json_body=body())
+    assert resp.status == 403 and "inactive" in resp.body["msg"]
+    async with mgr.db.begin() as conn:
+        await conn.execute(sa.update(groups).where(groups.c.name == "default").values(is_active=True))
+        await conn.execute(sa.update(domains).where(domains.c.name == "default").values(is_active=False))
+    resp = await user.request("POST", "/session", json_body=body())
+    assert resp.status in (401, 403), resp.body
+    (row,) = await session_rows(mgr.db)
+    assert row.name == "admin-sess"
+
+
+async def test_domain_admins_act_only_within_their_domain(mgr: Any, domain_admin: SignedClient,
+                                                          admin: SignedClient) -> None:
+    async with mgr.db.begin() as conn:
+        await conn.execute(sa.insert(domains).values(name="elsewhere", is_active=True))
+    (outsider_keys, _) = await add_user(mgr.db, "outsider", domain="elsewhere", group=None)
+    resp = await domain_admin.request("POST", "/session", json_body=body(owner_access_key=outsider_keys[0]))
+    assert resp.status == 403 and "domain" in resp.body["msg"], resp.body
+    resp = await domain_admin.request("POST", "/session", json_body=body(owner_access_key=USER[0]))
+    assert resp.status == 201, resp.body
+    (row,) = await session_rows(mgr.db)
+    assert row.access_key == USER[0]
+    # a superadmin reaches the other domain, but the owner still needs a project there
+    resp = await admin.request("POST", "/session", json_body=body(name="outside", domain="elsewhere",
+                                                                  owner_access_key=outsider_keys[0]))
+    assert resp.status == 400 and "group" in resp.body["msg"], resp.body
+    assert len(await session_rows(mgr.db)) == 1
+
+
+async def test_unspecified_resource_group_prefers_one_with_live_agents(mgr: Any, user: SignedClient) -> None:
+    async with mgr.db.begin() as conn:
+        await sgroup_service.create(conn, "gpu", {"description": "x", "driver": "static", "scheduler": "fifo"})
+        await sgroup_service.associate(conn, "domain", "gpu", "default")
+        await sgroup_service.create(conn, "arm", {"description": "x", "driver": "static", "scheduler": "fifo"})
+        await sgroup_service.associate(conn, "domain", "arm", "default")
+    resp = await user.request("POST", "/session", json_body=body(name="no-agents"))
+    assert (await session_rows(mgr.db, name="no-agents"))[0].scaling_group_name == "default"
+    await add_agent(mgr.db, "agent-gpu", {"cpu": 4, "mem": "8g"}, scaling_group="gpu")
+    await add_agent(mgr.db, "agent-lost", {"cpu": 4, "mem": "8g"}, scaling_group="arm", status=AgentStatus.LOST)
+    resp = await user.request("POST", "/session", json_body=body(name="with-agents"))
+    assert resp.status == 201
+    (row,) = await session_rows(mgr.db, name="with-agents")
+    assert row.scaling_group_name == "gpu" and set(row.target_sgroup_names) == {"default", "gpu", "arm"}
+    assert all(k.scaling_group == "gpu" for k in await kernel_rows(mgr.db, row.id))
+    resp = await user.request("POST", "/session", json_body=body(name="pinned", config_scalingGroup="arm"))
+    assert resp.status == 201
+    assert (await session_rows(mgr.db, name="pinned"))[0].scaling_group_name == "arm"
+
+
+async def test_session_is_enqueued_even_when_its_events_cannot_be_sent(mgr: Any) -> None:
+    """Redis unreachable after the commit: the PENDING rows stand (the scheduler's periodic pass
+    finds them) and the caller gets its answer, not a 500."""
+    from ai.backend.common.events import EventProducer
+    from ai.backend.common.redis_helper import connect
+    from ai.backend.manager.context import root_context
+    from ai.backend.manager.services import auth as auth_service
+    from ai.backend.manager.services.session_create import enqueue_session
+    from ai.backend.manager.services.session_params import parse_creation_request
+
+    async with root_context(mgr.local_config) as ctx:
+        dead = connect(HostPortPair("127.0.0.1", 1), socket_timeout=1)    # nothing listens on port 1
+        ctx.event_producer = EventProducer(dead, stream_key="events.nowhere")
+        requester = await auth_service.load_requester(ctx.db, USER[0])
+        async with ctx.db.connect() as conn:
+            owner = await auth_service.load_owner(conn, USER[0])
+        result = await enqueue_session(ctx, requester, owner, parse_creation_request(body(name="quiet")))
+        await dead.aclose()
+    assert result.created and result.status == "PENDING"
+    (row,) = await session_rows(mgr.db)
+    assert row.id == result.session_id and row.status == SessionStatus.PENDING

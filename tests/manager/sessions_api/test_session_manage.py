@@ -8,8 +8,7 @@ from typing import Any
 
 from ai.backend.common.status import SessionStatus
 from manager.helpers import USER, SignedClient
-from manager.sessions_api.sesshelpers import IMAGE, kernel_rows, session_rows
-from manager.sessions_api.test_session_create import body
+from manager.sessions_api.sesshelpers import IMAGE, body, kernel_rows, session_rows
 
 
 async def _create(client: SignedClient, name: str, **changes: Any) -> uuid.UUID:
@@ -79,6 +78,8 @@ async def test_rename(mgr: Any, user: SignedClient) -> None:
 
 async def test_destroy_pending_cancels_and_frees_the_name(mgr: Any, user: SignedClient, admin: SignedClient) -> None:
     sid = await _create(user, "doomed")
+    resp = await user.request("DELETE", "/session/doomed", params={"forced": "true"})
+    assert resp.status == 403 and "forced" in resp.body["msg"]
     resp = await user.request("DELETE", "/session/doomed")
     assert resp.status == 200, resp.body
     assert resp.content_type == "application/json" and "stats" in resp.body

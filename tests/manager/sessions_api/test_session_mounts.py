@@ -8,8 +8,13 @@ import uuid
 from typing import Any
 
 from manager.helpers import SignedClient
-from manager.sessions_api.sesshelpers import count_rows, kernel_rows, register_images, session_rows
-from manager.sessions_api.test_session_create import body
+from manager.sessions_api.sesshelpers import (
+    body,
+    count_rows,
+    kernel_rows,
+    register_images,
+    session_rows,
+)
 
 
 async def _mkfolder(client: SignedClient, name: str, **extra: Any) -> str:

@@ -23,8 +23,8 @@ import aiodocker
 import pytest
 import sqlalchemy as sa
 
-from agent.helpers import make_config
 from ai.backend.agent.agent import AbstractAgent
+from ai.backend.agent.config import agent_config_from_dict
 from ai.backend.agent.rpc import AgentRPCServer
 from ai.backend.common.events import EventProducer
 from ai.backend.common.rpc import RPCClient
@@ -54,6 +54,19 @@ class RunningSession:
 
 
 SessionFactory = Callable[..., Awaitable[RunningSession]]
+
+
+def make_config(test_id: str, *, container: dict[str, Any], agent: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An agent config with a unique id, ephemeral ports and (by default) its own event stream."""
+    return agent_config_from_dict({
+        "etcd": {"namespace": f"test-{test_id}", "addr": os.environ.get("BACKEND_TEST_ETCD_ADDR") or "127.0.0.1:8120"},
+        "agent": {"id": f"test-{test_id}-{uuid.uuid4().hex[:4]}", "rpc-listen-addr": "127.0.0.1:0",
+                  "heartbeat-interval": 0.5, "event-stream-key": f"events-{test_id}",
+                  "event-broadcast-channel": f"events-{test_id}.bc", **(agent or {})},
+        "container": {"port-range": "auto", "bind-host": "127.0.0.1", "stats-interval": 0.5, **container},
+        "resource": {"reserved-cpu": 0, "reserved-mem": "256m"},
+        "dummy": {"delays": {"pull-image": 0.05, "create-kernel": 0.05, "destroy-kernel": 0.01}},
+    })
 
 
 async def _remove_containers_of(agent_id: str) -> None:

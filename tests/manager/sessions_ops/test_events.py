@@ -171,3 +171,18 @@ async def test_stream_survives_idle_keepalive(session_factory: SessionFactory, u
         events = await SSEStream(resp).until_close()
     assert [n for n, _ in events] == ["session_terminated", "server_close"]
     assert events[0][1]["reason"] == "idle-timeout"
+
+
+async def test_admin_watches_another_keypairs_session_by_id(session_factory: SessionFactory, user: SignedClient,
+                                                            domain_admin: SignedClient,
+                                                            producer: EventProducer) -> None:
+    mine = await session_factory(backend="dummy")
+    async with open_sse(domain_admin, "/events/session", {"sessionId": str(mine.id)}) as resp:
+        assert resp.status == 200
+        await producer.produce_event(S.SessionTerminatedEvent(mine.id, reason="watched by an admin"))
+        events = await SSEStream(resp).until_close()
+    assert [n for n, _ in events] == ["session_terminated", "server_close"]
+    assert events[0][1]["ownerAccessKey"] == mine.access_key
+    theirs = await session_factory(owner=ADMIN[0], backend="dummy")
+    async with open_sse(user, "/events/session", {"sessionId": str(theirs.id)}) as resp:
+        assert resp.status == 404    # a plain user never reaches another keypair's session

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ai.backend.common.redis_helper import REDIS_LIVE_DB, connect
+from ai.backend.common.status import SessionStatus
 from ai.backend.manager.models import kernels, sessions
 from manager.helpers import ADMIN, SignedClient
 from manager.sessions_ops.conftest import SessionFactory
@@ -157,3 +158,21 @@ async def test_other_users_session_is_not_found(session_factory: SessionFactory,
     # the owner (an admin acting for itself) reaches it
     resp = await admin.request("POST", f"/session/{theirs.name}/interrupt")
     assert resp.status == 204
+
+
+async def test_a_kernel_gone_from_its_agent_is_a_clear_409(session_factory: SessionFactory, user: SignedClient,
+                                                           manager: Any) -> None:
+    sess = await session_factory(backend="dummy")
+    await sess.agent.destroy_kernel(sess.kernel_id, sess.id, "behind-the-managers-back")
+    for method, path, body in [("POST", f"/session/{sess.name}", {"mode": "query", "code": "1"}),
+                               ("POST", f"/session/{sess.name}/interrupt", None),
+                               ("GET", f"/session/{sess.name}/files", None)]:
+        resp = await user.request(method, path, json_body=body)
+        assert resp.status == 409, (path, resp.status, resp.body)
+        assert resp.body["type"].endswith("/kernel-not-running") and sess.name in resp.body["msg"]
+    # a session that is not RUNNING in the database is refused before any agent call
+    async with manager.db.begin() as conn:
+        await conn.execute(sa.update(sessions).where(sessions.c.id == sess.id)
+                           .values(status=SessionStatus.TERMINATING))
+    resp = await user.request("POST", f"/session/{sess.name}", json_body={"mode": "query", "code": "1"})
+    assert resp.status == 409 and "TERMINATING" in resp.body["msg"]

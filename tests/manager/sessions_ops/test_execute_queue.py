@@ -81,3 +81,19 @@ async def test_legacy_completion_on_the_execute_path(session_factory: SessionFac
                               json_body={"code": "legacy_na", "options": {"row": 0, "col": 9, "line": "legacy_na",
                                                                           "post": ""}})
     assert resp.status == 200 and "legacy_name_42" in resp.body["result"]
+
+
+async def test_a_run_the_kernel_lost_does_not_hold_the_queue(session_factory: SessionFactory,
+                                                             user: SignedClient) -> None:
+    sess = await session_factory()
+    r = await _first_call(user, sess.name, "print('lost', input())", "lost-run")
+    assert r["status"] == "waiting-input"
+    # the session is restarted behind the run's back: the kernel forgets every run
+    resp = await user.request("PATCH", f"/session/{sess.name}")
+    assert resp.status in (200, 204), resp.body
+    resp = await user.request("POST", f"/session/{sess.name}",
+                              json_body={"mode": "input", "code": "x", "runId": "lost-run"})
+    assert resp.status == 400 and "lost-run" in resp.body["msg"]
+    t0 = time.monotonic()
+    assert console_text(await execute_loop(user, sess.name, "print('next')")) == "next\n"
+    assert time.monotonic() - t0 < 10   # not held until the run would count as abandoned

@@ -26,11 +26,12 @@ from ai.backend.common.types import HostPortPair, ResourceSlot
 from ai.backend.manager.models import agents, kernels, sessions
 from ai.backend.manager.services import quota
 
-SCHED_CONFIG = {
+SCHED_CONFIG: dict[str, Any] = {
     "tick-interval": 0.3,
     "redrive-interval": 0.5,
     "rpc-timeout": 5.0,
     "lost-check-interval": 0.3,
+    "policy-check-interval": 0.3,
     "deadlines": {"SCHEDULED": 8, "PREPARING": 8, "PULLING": 8, "PREPARED": 8, "CREATING": 8,
                   "RESTARTING": 8, "TERMINATING": 8},
 }
@@ -211,7 +212,8 @@ class ManagerProcess:
         ready: asyncio.Future[int] = loop.create_future()
         self._stop = asyncio.Event()
         self._task = asyncio.create_task(serve(self.local_config, stop=self._stop, ready=ready.set_result))
-        done, _ = await asyncio.wait([self._task, ready], return_when=asyncio.FIRST_COMPLETED, timeout=60)
+        waiters: list[asyncio.Future[Any]] = [self._task, ready]
+        done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED, timeout=60)
         if self._task in done:
             self._task.result()
 

@@ -90,3 +90,35 @@ async def test_real_docker_session_runs_and_is_removed(manager: Any, docker_agen
     finally:
         await docker.close()
     assert (await session_row(manager.db, sid)).status == S.TERMINATED
+
+
+async def test_real_docker_single_node_cluster(manager: Any, docker_agent: AgentServer, user: Any) -> None:
+    await register_images(manager.db)
+    await wait_agents(manager.db, 1)
+    body = {"name": "docker-cluster", "image": IMAGE, "type": "interactive", "enqueueOnly": True,
+            "clusterSize": 2, "clusterMode": "single-node",
+            "config": {"resources": {"cpu": "1", "mem": "512m"}}, "domain": "default", "group": "default"}
+    resp = await user.request("POST", "/session", json_body=body)
+    assert resp.status == 201, resp.body
+    sid = uuid.UUID(resp.body["sessionId"])
+    row = await wait_status(manager.db, sid, {S.RUNNING, S.ERROR}, timeout=120)
+    assert row.status == S.RUNNING, row.status_info
+    ks = await kernel_rows(manager.db, sid)
+    assert [k.cluster_hostname for k in ks] == ["main1", "sub1"]
+    docker = aiodocker.Docker()
+    try:
+        infos = [await (await docker.containers.get(k.container_id)).show() for k in ks]
+        networks = [set(i["NetworkSettings"]["Networks"]) for i in infos]
+        assert networks[0] == networks[1] == {f"bai-{sid.hex[:16]}"}   # one private bridge network
+        envs = [dict(e.split("=", 1) for e in i["Config"]["Env"]) for i in infos]
+        assert {e["BACKENDAI_CLUSTER_HOST"] for e in envs} == {"main1", "sub1"}
+        assert all(e["BACKENDAI_CLUSTER_SIZE"] == "2" and e["BACKENDAI_CLUSTER_HOSTS"] == "main1,sub1"
+                   for e in envs)
+        resp = await user.request("DELETE", "/session/docker-cluster")
+        assert resp.status == 200, resp.body
+        await wait_status(manager.db, sid, S.TERMINATED, timeout=60)
+        for k in ks:
+            with pytest.raises(aiodocker.DockerError):
+                await docker.containers.get(k.container_id)
+    finally:
+        await docker.close()

@@ -190,3 +190,32 @@ async def _statuses(db: Any, sids: list[Any]) -> dict[Any, S]:
     async with db.connect() as conn:
         rows = (await conn.execute(sa.select(sessions.c.id, sessions.c.status).where(sessions.c.id.in_(sids)))).all()
     return {r.id: S(r.status) for r in rows}
+
+
+async def test_two_managers_share_the_work_safely(manager_process: Any, local_config: Any, sim: Any,
+                                                  producer: Any, db_engine: Any) -> None:
+    from manager.sessions_sched.conftest import ManagerProcess
+
+    async with db_engine.begin() as conn:
+        await conn.execute(sa.update(keypair_resource_policies).values(max_concurrent_sessions=0))
+    fleet = await sim.start(4, delays={"create-kernel": 0.2}, resources={"cpu": 4, "mem": "16g"})
+    second = ManagerProcess(local_config)
+    await manager_process.start()
+    await second.start()
+    try:
+        await wait_agents(db_engine, 4)
+        # 20 sessions for 16 CPUs: exactly 16 may run, none placed twice
+        sids = [await create_pending(db_engine, slots={"cpu": "1", "mem": "1g"}, producer=producer)
+                for _ in range(20)]
+
+        async def settled() -> bool:
+            st = await _statuses(db_engine, sids)
+            return list(st.values()).count(S.RUNNING) == 16 and list(st.values()).count(S.PENDING) == 4
+
+        await wait_until(settled, 40, "16 RUNNING and 4 PENDING")
+        await asyncio.sleep(1.0)   # more passes, by both managers
+        assert list((await _statuses(db_engine, sids)).values()).count(S.RUNNING) == 16
+        await assert_occupancy_matches(db_engine, fleet.agents)
+        assert sum(len(a.kernel_registry) for a in fleet.agents) == 16
+    finally:
+        await second.stop()

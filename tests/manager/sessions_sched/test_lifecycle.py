@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import sqlalchemy as sa
@@ -57,7 +58,8 @@ async def test_pending_session_gets_scheduled_then_running(manager: Any, sim: An
     await assert_occupancy_matches(manager.db, fleet.agents)
 
 
-async def test_session_that_fits_nowhere_stays_pending_with_reason(manager: Any, sim: Any, producer: Any) -> None:
+async def test_session_that_fits_nowhere_stays_pending_with_reason(manager: Any, sim: Any, producer: Any,
+                                                                   user: Any) -> None:
     fleet = await sim.start(2)
     await wait_agents(manager.db, 2)
     sid = await create_pending(manager.db, slots={"cpu": "6", "mem": "1g"}, producer=producer)
@@ -76,6 +78,16 @@ async def test_session_that_fits_nowhere_stays_pending_with_reason(manager: Any,
     assert sched["retries"] >= 1
     assert row.status_info.startswith("agent_capacity: no agent has enough free resources: cpu short by 2")
     await assert_occupancy_matches(manager.db, fleet.agents)
+    # the reason is what users see through the API and GraphQL
+    resp = await user.request("GET", f"/session/{row.name}")
+    assert resp.status == 200, resp.body
+    assert resp.body["status"] == "PENDING" and resp.body["statusInfo"] == row.status_info
+    assert resp.body["statusData"]["scheduler"]["missing"] == {"cpu": "2"}
+    result = await user.gql("query($id: UUID!) { compute_session(id: $id) { status status_info status_data } }",
+                            {"id": str(sid)})
+    item = result["data"]["compute_session"]
+    assert item["status"] == "PENDING" and item["status_info"] == row.status_info
+    assert json.loads(item["status_data"])["scheduler"]["check"] == "agent_capacity"
 
 
 async def test_destroy_pending_is_cancelled(manager: Any, mctx: Any, producer: Any) -> None:
@@ -122,3 +134,31 @@ async def test_batch_session_result_by_exit_code(manager: Any, sim: Any, produce
     assert (await kernel_rows(manager.db, bad))[0].exit_code == 1
     await assert_occupancy_matches(manager.db, fleet.agents)
 
+
+
+async def test_missing_image_is_pulled_or_fails(manager: Any, sim: Any, producer: Any) -> None:
+    other = "cr.backend.ai/stable/python:3.12-debian12"
+    fleet = await sim.start(1, delays={"pull-image": 1.0})
+    await wait_agents(manager.db, 1)
+    sid = await create_pending(manager.db, image=other, producer=producer)
+    row = await wait_status(manager.db, sid, {S.RUNNING, S.ERROR})
+    assert row.status == S.RUNNING, row.status_info
+    history = [h["status"] for h in row.status_history]
+    assert history.index("PREPARING") < history.index("PULLING") < history.index("CREATING") < history.index("RUNNING")
+    k_history = [h["status"] for h in (await kernel_rows(manager.db, sid))[0].status_history]
+    assert k_history.index("PULLING") < k_history.index("PREPARED") < k_history.index("CREATING")
+    assert other in fleet.agents[0].image_set
+    # an image present on the agent skips the pull entirely
+    sid = await create_pending(manager.db, producer=producer)
+    row = await wait_status(manager.db, sid, S.RUNNING)
+    assert "PULLING" not in [h["status"] for h in row.status_history]
+
+
+async def test_image_pull_failure_is_an_error(manager: Any, sim: Any, producer: Any) -> None:
+    fleet = await sim.start(1, failures={"pull-image": 1.0})
+    await wait_agents(manager.db, 1)
+    sid = await create_pending(manager.db, image="cr.backend.ai/stable/python:3.12-debian12", producer=producer)
+    row = await wait_status(manager.db, sid, S.ERROR)
+    assert row.status_info.startswith(f"image-pull-failed on {fleet.agents[0].id}: ImageNotAvailable"), row.status_info
+    assert all(k.status == S.ERROR for k in await kernel_rows(manager.db, sid))
+    await assert_occupancy_matches(manager.db, fleet.agents)

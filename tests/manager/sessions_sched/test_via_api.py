@@ -20,7 +20,7 @@ S = SessionStatus
 
 
 def _body(name: str, **extra: Any) -> dict[str, Any]:
-    body = {"tag": None, "name": name,
+    body: dict[str, Any] = {"tag": None, "name": name,
             "config": {"mounts": [], "environ": {}, "resources": {"cpu": "1", "mem": "1g"}, "resource_opts": {},
                        "scalingGroup": None, "mount_map": {}, "preopen_ports": []},
             "dependencies": None, "callback_url": None, "architecture": "x86_64", "clusterSize": 1,

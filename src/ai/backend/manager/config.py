@@ -72,6 +72,7 @@ scheduler_config_iv = t.Dict({
     t.Key("redrive-interval", default=5.0): t.ToFloat(gte=0.05),    # between re-drives of one step
     t.Key("rpc-timeout", default=30.0): t.ToFloat(gte=0.1),         # per agent call
     t.Key("lost-check-interval", default=5.0): t.ToFloat(gte=0.05),
+    t.Key("policy-check-interval", default=5.0): t.ToFloat(gte=0.05),   # idle/lifetime checks
     t.Key("deadlines", default={}): t.Dict({
         t.Key("SCHEDULED", default=120.0): t.ToFloat(gte=0.1),
         t.Key("PREPARING", default=900.0): t.ToFloat(gte=0.1),

@@ -16,7 +16,7 @@ import os
 import signal
 import ssl
 import sys
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -88,6 +88,11 @@ def build_app(local_config: dict[str, Any], *, pidx: int = 0,
         lifecycle: Callable[[web.Application], AsyncIterator[None]] | None = getattr(module, "lifecycle", None)
         if lifecycle is not None:
             app.cleanup_ctx.append(lifecycle)
+        # long-lived streams (SSE, websockets) must end when shutdown begins, or the server
+        # waits for them until its shutdown timeout
+        on_shutdown: Callable[[web.Application], Awaitable[None]] | None = getattr(module, "on_shutdown", None)
+        if on_shutdown is not None:
+            app.on_shutdown.append(on_shutdown)
 
     async def _events(app: web.Application) -> AsyncIterator[None]:
         # Last, so every module has registered its event handlers before consuming starts.

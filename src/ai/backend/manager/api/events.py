@@ -14,15 +14,27 @@ from aiohttp import web
 
 from ai.backend.common.events import AbstractEvent
 
-from ..errors import InvalidAPIParameters, ObjectNotFound
-from ..models import groups
+from ..context import ROOT_CTX, RootContext
+from ..errors import InvalidAPIParameters, ObjectNotFound, SessionNotFound
+from ..models import groups, sessions
 from ..services import bgtask, session_events
-from ..services.session_lookup import resolve_session
+from ..services.session_lookup import as_session_id, resolve_session
 from .utils import auth_required, requester, resolve_owner, root_ctx
 
 routes = web.RouteTableDef()
 KEEPALIVE = 15.0   # a comment line this often keeps proxies from closing an idle stream
 POLL = 1.0
+
+
+def closing(ctx: RootContext) -> asyncio.Event:
+    """Set when this process begins to shut down: open streams end (without server_close, so
+    clients reconnect to another manager process)."""
+    event: asyncio.Event = ctx.extensions.setdefault("event_streams_closing", asyncio.Event())
+    return event
+
+
+async def on_shutdown(app: web.Application) -> None:
+    closing(app[ROOT_CTX]).set()
 
 
 async def _open_stream(request: web.Request) -> web.StreamResponse:
@@ -48,7 +60,7 @@ async def _next_event(request: web.Request, resp: web.StreamResponse,
             return await asyncio.wait_for(queue.get(), POLL)
         except TimeoutError:
             pass
-        if request.transport is None or request.transport.is_closing():
+        if request.transport is None or request.transport.is_closing() or closing(root_ctx(request)).is_set():
             return None
         idle += POLL
         if idle >= KEEPALIVE:
@@ -70,6 +82,24 @@ async def _group_id(request: web.Request, name: str | None) -> uuid.UUID | None:
     return uuid.UUID(str(gid))
 
 
+async def _watched_session(request: web.Request, owner_access_key: str, name: str) -> session_events.WatchedSession:
+    """The owner's session; an admin naming a session by UUID (as the CLI does with an id)
+    also reaches the sessions of other keypairs in the admin's scope."""
+    ctx = root_ctx(request)
+    async with ctx.db.connect() as conn:
+        try:
+            return session_events.watched(await resolve_session(conn, owner_access_key, name))
+        except SessionNotFound:
+            sid = as_session_id(name)
+            if sid is None or not requester(request).is_admin:
+                raise
+            row = (await conn.execute(sa.select(sessions).where(sessions.c.id == sid))).first()
+    found = session_events.watched(row) if row is not None else None
+    if found is None or not requester(request).can_manage_domain(found.domain_name):
+        raise SessionNotFound(f"no session {name!r}")
+    return found
+
+
 @routes.get("/events/session")
 @routes.get("/stream/session/_/events")
 @auth_required
@@ -82,8 +112,7 @@ async def session_stream(request: web.Request) -> web.StreamResponse:
     async with session_events.listen(ctx, classes) as queue:
         watched = None
         if name != "*":   # looked up after subscribing, so no event falls in between
-            async with ctx.db.connect() as conn:
-                watched = session_events.watched(await resolve_session(conn, owner.access_key, name))
+            watched = await _watched_session(request, owner.access_key, name)
         filt = session_events.SessionFilter(ctx, requester(request), session=watched, group_id=group_id)
         resp = await _open_stream(request)
         try:

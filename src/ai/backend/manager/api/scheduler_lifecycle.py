@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
 
-MAX_CONCURRENT_DRIVES = 128
+MAX_CONCURRENT_DRIVES = 64   # their DB work is bounded separately (session_start.db_slots)
 
 
 class SchedulerRuntime:
@@ -61,7 +61,7 @@ class SchedulerRuntime:
         self.tick_interval = float(cfg.get("tick-interval", 2.0))
         self.lost_interval = float(cfg.get("lost-check-interval", 5.0))
         self.dispatcher = SchedulerDispatcher(ctx, self.start_session)
-        self.watchdog = Watchdog(ctx, self.spawn)
+        self.watchdog = Watchdog(ctx, self.spawn, busy=lambda key: key in self._running)
         self._running: dict[str, asyncio.Task[Any]] = {}
         self._sem = asyncio.Semaphore(MAX_CONCURRENT_DRIVES)
         self._loops: list[asyncio.Task[Any]] = []

@@ -1,4 +1,5 @@
-"""`/session`: create, get info, destroy, restart, rename (and their legacy `/kernel` aliases).
+"""`/session`: create (also from a template), get info, destroy, restart, rename, status
+history and dependency graph, with their legacy `/kernel` aliases.
 
 Execution, files, logs and streaming live in other modules; this one only manages the
 session's existence. Handlers parse, resolve the owner keypair (owner_access_key for admins)
@@ -14,8 +15,11 @@ import trafaret as t
 from aiohttp import web
 
 from ..context import ROOT_CTX
+from ..errors import InsufficientPrivilege, InvalidAPIParameters
 from ..services import session_ops
+from ..services import session_templates as template_service
 from ..services.session_create import enqueue_session
+from ..services.session_from_template import merge_request
 from ..services.session_lookup import find_session
 from ..services.session_params import parse_creation_request
 from ..services.session_termination import destroy_session
@@ -67,17 +71,37 @@ _rename_params = t.Dict({
 
 # --- create -------------------------------------------------------------------------------------
 
-@auth_required
-@server_status_required(allow_read=False)
-async def create(request: web.Request) -> web.Response:
+async def _create(request: web.Request, params: dict[str, Any]) -> web.Response:
     ctx = root_ctx(request)
-    req = parse_creation_request(await read_params(request))
+    req = parse_creation_request(params)
     owner = await resolve_owner(request, req.owner_access_key)
     result = await enqueue_session(ctx, requester(request), owner, req)
     if result.created and not req.enqueue_only:
         result.status, result.service_ports = await _waiters(request).wait_settled(
             ctx.db, result.session_id, float(req.max_wait_seconds))
     return json_response(result.as_json(), status=201 if result.created else 200)
+
+
+@auth_required
+@server_status_required(allow_read=False)
+async def create(request: web.Request) -> web.Response:
+    return await _create(request, await read_params(request))
+
+
+@routes.post("/session/_/create-from-template")
+@routes.post("/kernel/_/create-from-template")
+@auth_required
+@server_status_required(allow_read=False)
+async def create_from_template(request: web.Request) -> web.Response:
+    params = await read_params(request)
+    template_id = params.get("template_id")
+    if not isinstance(template_id, str) or not template_id:
+        raise InvalidAPIParameters("template_id: required (the id of a session template)",
+                                   data={"field": "template_id"})
+    owner_key = params.get("owner_access_key")
+    owner = await resolve_owner(request, owner_key if isinstance(owner_key, str) else None)
+    template = await template_service.get(root_ctx(request).db, requester(request), owner, template_id)
+    return await _create(request, merge_request(template, params))
 
 
 for _path in ("/session", "/session/create", "/session/_/create", "/kernel/create"):
@@ -100,6 +124,9 @@ async def get_info(request: web.Request, params: dict[str, Any]) -> web.Response
 @check_params(_destroy_params)
 async def destroy(request: web.Request, params: dict[str, Any]) -> web.Response:
     ctx = root_ctx(request)
+    if params["forced"] and not requester(request).is_admin:
+        # forced finalizes kernels the agent could not confirm gone: an operator's decision
+        raise InsufficientPrivilege("forced: only admins may force-terminate sessions")
     owner = await resolve_owner(request, params["owner_access_key"])
     async with ctx.db.connect() as conn:
         row = await find_session(conn, owner.access_key, request.match_info["session_name"])

@@ -1,5 +1,6 @@
 """Websocket streams of a session: `/stream/session/{name}/execute`, the execute run loop over
-one socket (what `run` uses), and `/stream/session/{name}/pty`, a terminal (see services.session_pty).
+one socket (what `run` uses); `/stream/session/{name}/pty`, a terminal (see services.session_pty);
+and `/apps` + `/tcpproxy`, the service ports `backend.ai app` relays to (services.session_apps).
 
 The client sends `{"code", "mode", "options"}` once; the server runs the same loop as the REST
 API (same FIFO queue, same results) and sends every Execution Result Object as a JSON text
@@ -13,20 +14,44 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
+import weakref
 from typing import Any
 
 import aiohttp
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
+from ..context import ROOT_CTX
 from ..errors import BackendError, InvalidAPIParameters
-from ..services import session_exec, session_pty
+from ..services import session_apps, session_exec, session_pty
 from ..services.session_target import KernelTarget, find_target, touch
-from .utils import auth_required, resolve_owner, root_ctx
+from .utils import auth_required, json_response, resolve_owner, root_ctx
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 WS_HEARTBEAT = 20.0
 TERMINAL_STATUSES = frozenset({"finished", "exec-timeout"})
+
+
+def _open_sockets(request: web.Request) -> weakref.WeakSet[web.WebSocketResponse]:
+    sockets: weakref.WeakSet[web.WebSocketResponse] = root_ctx(request).extensions.setdefault(
+        "open_websockets", weakref.WeakSet())
+    return sockets
+
+
+async def _accept(request: web.Request, **kwargs: Any) -> web.WebSocketResponse:
+    """Upgrade to a websocket that on_shutdown will close."""
+    ws = web.WebSocketResponse(heartbeat=WS_HEARTBEAT, **kwargs)
+    await ws.prepare(request)
+    _open_sockets(request).add(ws)
+    return ws
+
+
+async def on_shutdown(app: web.Application) -> None:
+    """Close every open stream (1001 going away) so the server need not wait for them."""
+    sockets = list(app[ROOT_CTX].extensions.get("open_websockets") or ())
+    await asyncio.gather(*(ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+                           for ws in sockets if not ws.closed), return_exceptions=True)
 
 
 async def _target(request: web.Request) -> KernelTarget:
@@ -69,8 +94,7 @@ def _first_request(text: str) -> tuple[str, str, dict[str, Any]]:
 async def stream_execute(request: web.Request) -> web.StreamResponse:
     ctx = root_ctx(request)
     target = await _target(request)     # before the upgrade: a 404/409 is still an HTTP error
-    ws = web.WebSocketResponse(heartbeat=WS_HEARTBEAT, max_msg_size=16 * 2**20)
-    await ws.prepare(request)
+    ws = await _accept(request, max_msg_size=16 * 2**20)
     run_id: str | None = None
     finished = False
     try:
@@ -82,6 +106,7 @@ async def stream_execute(request: web.Request) -> web.StreamResponse:
             result = await session_exec.execute(ctx, target, run_id=run_id, mode=mode, code=code, opts=opts)
             run_id = result["runId"]
             await ws.send_json(result)
+            await touch(ctx, target.session_id)   # a long streamed run is activity, not idleness
             if result["status"] in TERMINAL_STATUSES:
                 finished = True
                 break
@@ -90,7 +115,6 @@ async def stream_execute(request: web.Request) -> web.StreamResponse:
                 if text is None:
                     break
                 mode, code, opts = "input", text, {}
-                await touch(ctx, target.session_id)
             else:
                 mode, code, opts = "continue", "", {}
             if ws.closed:
@@ -99,6 +123,8 @@ async def stream_execute(request: web.Request) -> web.StreamResponse:
         if not ws.closed:
             await ws.send_json({"runId": run_id, "status": "error", "msg": str(e), "console": [],
                                 "exitCode": None, "options": None, "files": []})
+    except ConnectionResetError:
+        pass   # the client (or our shutdown) closed the socket mid-run
     finally:
         if run_id is not None and not finished:
             # the socket was the run: with it gone the run is cancelled, so the kernel is
@@ -172,8 +198,7 @@ async def stream_pty(request: web.Request) -> web.StreamResponse:
     target = await _target(request)
     url = await session_pty.terminal_url(ctx, target)   # before the upgrade: errors stay HTTP errors
     size = dict(session_pty.DEFAULT_SIZE)
-    ws = web.WebSocketResponse(heartbeat=WS_HEARTBEAT)
-    await ws.prepare(request)
+    ws = await _accept(request)
     async with aiohttp.ClientSession() as http:
         try:
             while not ws.closed:
@@ -192,4 +217,67 @@ async def stream_pty(request: web.Request) -> web.StreamResponse:
         finally:
             if not ws.closed:
                 await ws.close()
+    return ws
+
+
+@routes.get("/stream/session/{session_name}/apps")
+@routes.get("/stream/kernel/{session_name}/apps")
+@auth_required
+async def apps(request: web.Request) -> web.Response:
+    target = await _target(request)
+    return json_response(await session_apps.list_apps(root_ctx(request), target))
+
+
+@routes.get("/stream/session/{session_name}/tcpproxy")
+@routes.get("/stream/kernel/{session_name}/tcpproxy")
+@auth_required
+async def tcpproxy(request: web.Request) -> web.StreamResponse:
+    """One TCP connection to an app, as binary websocket frames both ways."""
+    ctx, q = root_ctx(request), request.query
+    target = await _target(request)
+    app = q.get("app") or ""
+    if not app:
+        raise InvalidAPIParameters("app: name the service to connect to")
+    arguments = session_apps.parse_json_option(q.get("arguments"), "arguments")
+    envs = session_apps.parse_json_option(q.get("envs"), "envs")
+    host, port = await session_apps.start_app(ctx, target, app, arguments=arguments, envs=envs)
+    reader, writer = await session_apps.open_connection(host, port)
+    ws = await _accept(request, max_msg_size=16 * 2**20)
+
+    last_touch = 0.0
+
+    async def app_to_client() -> None:
+        nonlocal last_touch
+        while chunk := await reader.read(65536):
+            await ws.send_bytes(chunk)
+            now = time.monotonic()
+            if now - last_touch > 1.0:   # traffic is activity; recorded at most once a second
+                last_touch = now
+                await touch(ctx, target.session_id)
+
+    async def client_to_app() -> None:
+        async for msg in ws:
+            if msg.type == WSMsgType.BINARY:
+                writer.write(msg.data)
+                await writer.drain()
+            elif msg.type == WSMsgType.TEXT:
+                writer.write(str(msg.data).encode())
+                await writer.drain()
+            elif msg.type == WSMsgType.ERROR:
+                break
+
+    tasks = [asyncio.create_task(app_to_client()), asyncio.create_task(client_to_app())]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        writer.close()
+        try:
+            await writer.wait_closed()
+        except OSError:
+            pass
+        if not ws.closed:
+            await ws.close()
     return ws

@@ -82,7 +82,7 @@ class SchedulerDispatcher:
     async def schedule(self) -> None:
         await self._assign_missing_groups()
         async with self.ctx.db.connect() as conn:
-            names = list((await conn.execute(
+            names: list[str] = list((await conn.execute(
                 sa.select(sessions.c.scaling_group_name).distinct().where(
                     (sessions.c.status == S.PENDING) & sessions.c.scaling_group_name.is_not(None))
             )).scalars())
@@ -126,19 +126,17 @@ class SchedulerDispatcher:
     async def _pass(self, conn: AsyncConnection, sgroup: str) -> PassResult | None:
         sg = (await conn.execute(sa.select(scaling_groups).where(scaling_groups.c.name == sgroup))).first()
         at = now()
-        pending, waiting = await loader.load_pending(conn, sgroup, at)
-        for row in waiting:
-            await _record_pending(conn, row.id, PredicateResult(
-                False, "starts_at", f"waiting until {row.starts_at.isoformat()}",
-                {"starts_at": row.starts_at.isoformat()}), int(((row.status_data or {}).get("scheduler") or {})
-                                                               .get("retries", 0) or 0), at)
+        previous: dict[uuid.UUID, Any] = {}
+        pending, waiting = await loader.load_pending(conn, sgroup, at, previous)
+        await _record_pending(conn, [(row.id, PredicateResult(
+            False, "starts_at", f"waiting until {row.starts_at.isoformat()}",
+            {"starts_at": row.starts_at.isoformat()}), 0) for row in waiting], previous, at)
         if not pending:
             return None
         if sg is None or not sg.is_active:
-            for p in pending:
-                await _record_pending(conn, p.session_id, PredicateResult(
-                    False, "scaling_group", f"resource group {sgroup!r} does not exist or is inactive",
-                    {"scaling_group": sgroup}), p.retries, at)
+            await _record_pending(conn, [(p.session_id, PredicateResult(
+                False, "scaling_group", f"resource group {sgroup!r} does not exist or is inactive",
+                {"scaling_group": sgroup}), p.retries) for p in pending], previous, at)
             return None
         sequencer, selector = _scheduler_of(sg)
         agent_views = await loader.load_agents(conn, sgroup)
@@ -146,39 +144,66 @@ class SchedulerDispatcher:
         limits = await loader.load_limits(conn, pending)
         result = plan_pass(pending, agent_views, state, lambda p: limits[p.session_id], sequencer, selector)
         addr = {a.agent_id: a.addr for a in agent_views}
-        for sess, placements in result.scheduled:
-            await _record_scheduled(conn, sess.session_id, placements, addr, at)
-        for sess, check in result.pending:
-            retries = sess.retries + (1 if sess.session_id in result.retried else 0)
-            await _record_pending(conn, sess.session_id, check, retries, at)
+        await _record_scheduled(conn, result.scheduled, addr, at)
+        await _record_pending(conn, [
+            (sess.session_id, check, sess.retries + (1 if sess.session_id in result.retried else 0))
+            for sess, check in result.pending], previous, at)
         for sess, check in result.cancelled:
             await _record_cancelled(conn, sess.session_id, check, at)
         return result
 
 
-async def _record_scheduled(conn: AsyncConnection, session_id: uuid.UUID, placements: list[Any],
+async def _record_scheduled(conn: AsyncConnection, scheduled: list[tuple[Any, list[Any]]],
                             addr: dict[str, str], at: Any) -> None:
-    total = ResourceSlot()
-    for pl in placements:
-        total = total + pl.slots
-        await conn.execute(sa.update(kernels).where(kernels.c.id == pl.kernel_id).values(
-            agent=pl.agent_id, agent_addr=addr.get(pl.agent_id), occupied_slots=pl.slots,
+    """All placements of a pass in two executemany statements."""
+    if not scheduled:
+        return
+    krows, srows = [], []
+    for sess, placements in scheduled:
+        total = ResourceSlot()
+        for pl in placements:
+            total = total + pl.slots
+            krows.append({"b_id": pl.kernel_id, "b_agent": pl.agent_id, "b_addr": addr.get(pl.agent_id),
+                          "b_slots": pl.slots})
+        agent_ids = sorted({pl.agent_id for pl in placements})
+        srows.append({"b_id": sess.session_id, "b_agents": agent_ids, "b_slots": total,
+                      "b_data": {"scheduler": {"agents": agent_ids, "scheduled_at": at.isoformat()}}})
+    await conn.execute(
+        sa.update(kernels).where(kernels.c.id == sa.bindparam("b_id")).values(
+            agent=sa.bindparam("b_agent"), agent_addr=sa.bindparam("b_addr"),
+            occupied_slots=sa.bindparam("b_slots", type_=kernels.c.occupied_slots.type),
             status=S.SCHEDULED, status_changed=at, status_info="scheduled", status_data=None,
-            status_history=kernels.c.status_history.op("||")(history_entry(S.SCHEDULED, at))))
-    agent_ids = sorted({pl.agent_id for pl in placements})
-    await conn.execute(sa.update(sessions).where(sessions.c.id == session_id).values(
-        status=S.SCHEDULED, status_changed=at, status_info="scheduled",
-        status_data={"scheduler": {"agents": agent_ids, "scheduled_at": at.isoformat()}},
-        agent_ids=agent_ids, occupying_slots=total,
-        status_history=sessions.c.status_history.op("||")(history_entry(S.SCHEDULED, at))))
+            status_history=kernels.c.status_history.op("||")(history_entry(S.SCHEDULED, at))),
+        krows)
+    await conn.execute(
+        sa.update(sessions).where(sessions.c.id == sa.bindparam("b_id")).values(
+            status=S.SCHEDULED, status_changed=at, status_info="scheduled",
+            status_data=sa.bindparam("b_data", type_=sessions.c.status_data.type),
+            agent_ids=sa.bindparam("b_agents", type_=sessions.c.agent_ids.type),
+            occupying_slots=sa.bindparam("b_slots", type_=sessions.c.occupying_slots.type),
+            status_history=sessions.c.status_history.op("||")(history_entry(S.SCHEDULED, at))),
+        srows)
 
 
-async def _record_pending(conn: AsyncConnection, session_id: uuid.UUID, check: PredicateResult,
-                          retries: int, at: Any) -> None:
-    data = {"scheduler": {"retries": retries, "last_try": at.isoformat(), "check": check.check,
-                          "msg": check.message, **{k: v for k, v in check.data.items() if k != "final"}}}
-    await conn.execute(sa.update(sessions).where(sessions.c.id == session_id).values(
-        status_info=f"{check.check}: {check.message}"[:256], status_data=data))
+async def _record_pending(conn: AsyncConnection, decisions: list[tuple[uuid.UUID, PredicateResult, int]],
+                          previous: dict[uuid.UUID, Any], at: Any) -> None:
+    """Store why each session still waits; rows whose reason did not change are left alone."""
+    rows = []
+    for sid, check, retries in decisions:
+        detail = {k: v for k, v in check.data.items() if k != "final"}
+        prev = ((previous.get(sid) or {}).get("scheduler") or {}) if isinstance(previous.get(sid), dict) else {}
+        if prev.get("check") == check.check and prev.get("msg") == check.message \
+                and prev.get("retries") == retries and all(prev.get(k) == v for k, v in detail.items()):
+            continue
+        rows.append({"b_id": sid, "b_info": f"{check.check}: {check.message}"[:256],
+                     "b_data": {"scheduler": {"retries": retries, "last_try": at.isoformat(), "check": check.check,
+                                              "msg": check.message, **detail}}})
+    if rows:
+        await conn.execute(
+            sa.update(sessions).where(sessions.c.id == sa.bindparam("b_id")).values(
+                status_info=sa.bindparam("b_info"),
+                status_data=sa.bindparam("b_data", type_=sessions.c.status_data.type)),
+            rows)
 
 
 async def _record_cancelled(conn: AsyncConnection, session_id: uuid.UUID, check: PredicateResult, at: Any) -> None:

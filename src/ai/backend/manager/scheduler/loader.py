@@ -35,16 +35,20 @@ from .predicates import DependencyState, SessionLimits
 from .types import AgentView, PendingKernel, PendingSession, SchedulingState
 
 
-async def load_pending(conn: AsyncConnection, sgroup: str, at: datetime) -> tuple[list[PendingSession], list[Any]]:
+async def load_pending(conn: AsyncConnection, sgroup: str, at: datetime,
+                       previous: dict[uuid.UUID, Any] | None = None) -> tuple[list[PendingSession], list[Any]]:
     """PENDING sessions of the group, locked (skipping rows another transaction holds).
 
     Returns (ready, waiting): `waiting` are rows whose starts_at is still in the future.
+    `previous` receives each session's current status_data (to skip rewriting unchanged reasons).
     """
     rows = (await conn.execute(
         sa.select(sessions).where((sessions.c.status == SessionStatus.PENDING)
                                   & (sessions.c.scaling_group_name == sgroup))
         .order_by(sessions.c.created_at).with_for_update(skip_locked=True)
     )).all()
+    if previous is not None:
+        previous.update({r.id: r.status_data for r in rows})
     waiting = [r for r in rows if r.starts_at is not None and r.starts_at > at]
     ready = [r for r in rows if r.starts_at is None or r.starts_at <= at]
     if not ready:
@@ -69,13 +73,14 @@ async def load_pending(conn: AsyncConnection, sgroup: str, at: datetime) -> tupl
         if not ks:
             continue
         sched = ((r.status_data or {}).get("scheduler") or {}) if isinstance(r.status_data, dict) else {}
-        out.append(PendingSession(
+        sess = PendingSession(
             session_id=r.id, name=r.name, access_key=r.access_key or "", user_id=r.user_uuid,
             group_id=r.group_id, domain_name=r.domain_name, scaling_group=sgroup, created_at=r.created_at,
             kernels=ks, cluster_mode=str(r.cluster_mode.value if hasattr(r.cluster_mode, "value") else r.cluster_mode),
             image_min_slots=min_slots.get((ks[0].image, ks[0].architecture), ResourceSlot()),
             dependencies=deps.get(r.id, []), retries=int(sched.get("retries", 0) or 0),
-        ))
+        )
+        out.append(sess)
     return out, waiting
 
 
@@ -121,10 +126,11 @@ async def load_state(conn: AsyncConnection, agent_views: list[AgentView]) -> Sch
         state.user_occupied[r.user_uuid] = state.user_occupied.get(r.user_uuid, ResourceSlot()) + slots
         state.group_occupied[r.group_id] = state.group_occupied.get(r.group_id, ResourceSlot()) + slots
         state.domain_occupied[r.domain_name] = state.domain_occupied.get(r.domain_name, ResourceSlot()) + slots
-    for ak, n in (await conn.execute(
+    concurrency: Any = (await conn.execute(
             sa.select(sessions.c.access_key, sa.func.count()).where(
-                sessions.c.status.in_(list(RESOURCE_OCCUPYING_STATUSES))).group_by(sessions.c.access_key))).all():
-        state.keypair_concurrency[ak] = int(n)
+                sessions.c.status.in_(list(RESOURCE_OCCUPYING_STATUSES))).group_by(sessions.c.access_key))).all()
+    for ak, n in concurrency:
+        state.keypair_concurrency[str(ak)] = int(n)
     total = ResourceSlot()
     for a in agent_views:
         total = total + a.available_slots

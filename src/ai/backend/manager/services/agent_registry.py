@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 PING_TIMEOUT = 2.0
 # a heartbeat reconciles the agent's kernels at most this often (each one refreshes last_seen)
 RECONCILE_INTERVAL = 2.0
+UPSERT_INTERVAL = 5.0
 
 S = SessionStatus
 
@@ -54,6 +55,22 @@ _MUST_BE_ON_AGENT = frozenset({S.RUNNING, S.RUNNING_DEGRADED, S.RESTARTING, S.TE
 
 def last_seen_key(ctx: RootContext) -> str:
     return f"agent.last_seen.{ctx.namespace}"
+
+
+def images_key(ctx: RootContext, agent_id: str) -> str:
+    """A Redis set (live DB) of the image names the agent's last heartbeat listed."""
+    return f"agent.images.{ctx.namespace}.{agent_id}"
+
+
+async def _store_images(ctx: RootContext, agent_id: str, info: dict[str, Any]) -> None:
+    names = [str(i[0]) for i in info.get("images") or [] if i]
+    key = images_key(ctx, agent_id)
+    async with ctx.redis.live.pipeline(transaction=True) as pipe:
+        pipe.delete(key)
+        if names:
+            pipe.sadd(key, *names)
+            pipe.expire(key, 600)
+        await pipe.execute()
 
 
 def _trigger(ctx: RootContext, name: str, *args: Any) -> None:
@@ -69,9 +86,21 @@ async def handle_heartbeat(ctx: RootContext, source: str, event: AgentHeartbeatE
         log.warning("ignoring a heartbeat without an agent id/address from %r", source)
         return
     await ctx.redis.live.hset(last_seen_key(ctx), agent_id, str(time.time()))
-    revived = await upsert_agent(ctx, agent_id, info)
-    if revived is None:
-        return
+    # the row is rewritten when something changed, and every UPSERT_INTERVAL anyway (which
+    # also revives an agent another process marked LOST meanwhile)
+    seen: dict[str, tuple[float, str]] = ctx.extensions.setdefault("agent_upserted", {})
+    t = time.monotonic()
+    fingerprint = repr((info.get("addr"), info.get("scaling_group"), info.get("available_resource_slots"),
+                        info.get("version"), info.get("architecture"), info.get("images")))
+    prev = seen.get(agent_id)
+    if prev is not None and prev[1] == fingerprint and t - prev[0] < UPSERT_INTERVAL:
+        revived: bool | None = False
+    else:
+        revived = await upsert_agent(ctx, agent_id, info)
+        if revived is None:
+            return
+        seen[agent_id] = (t, fingerprint)
+        await _store_images(ctx, agent_id, info)
     last: dict[str, float] = ctx.extensions.setdefault("agent_reconciled_at", {})
     t = time.monotonic()
     if revived or t - last.get(agent_id, 0.0) >= RECONCILE_INTERVAL:
@@ -93,6 +122,7 @@ async def handle_terminated(ctx: RootContext, source: str, event: AgentTerminate
         await conn.execute(sa.update(agents).where(agents.c.id == event.agent_id).values(
             status=AgentStatus.TERMINATED, status_changed=now()))
     await ctx.redis.live.hdel(last_seen_key(ctx), event.agent_id)
+    ctx.extensions.get("agent_upserted", {}).pop(event.agent_id, None)
 
 
 async def upsert_agent(ctx: RootContext, agent_id: str, info: dict[str, Any]) -> bool | None:
@@ -165,7 +195,7 @@ async def reconcile_kernels(ctx: RootContext, agent_id: str, addr: str, reported
         running_reported = [kid for kid, k in by_id.items() if k.get("status") != S.TERMINATED]
         unknown = set(running_reported) - set(in_db)
         if unknown:
-            known_final = set((await conn.execute(
+            known_final: set[uuid.UUID] = set((await conn.execute(
                 sa.select(kernels.c.id).where(kernels.c.id.in_(list(unknown))))).scalars())
         else:
             known_final = set()
@@ -247,7 +277,7 @@ async def check_lost(ctx: RootContext) -> list[str]:
     """Mark ALIVE agents without a recent heartbeat LOST; fail sessions being created there."""
     timeout = float(ctx.local_config["manager"]["heartbeat-timeout"])
     async with ctx.db.connect() as conn:
-        alive = list((await conn.execute(
+        alive: list[str] = list((await conn.execute(
             sa.select(agents.c.id).where(agents.c.status == AgentStatus.ALIVE))).scalars())
     if not alive:
         return []
@@ -280,6 +310,7 @@ async def check_lost(ctx: RootContext) -> list[str]:
         )).all()
     for agent_id in lost:
         log.warning("agent %s missed heartbeats for %.0fs: LOST", agent_id, timeout)
+        ctx.extensions.get("agent_upserted", {}).pop(agent_id, None)
     from .session_lifecycle import fail_session
 
     for sid in {r.session_id for r in creating}:

@@ -22,11 +22,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ai.backend.common.agent_types import Mount
 from ai.backend.common.events.session import DoScheduleEvent, SessionEnqueuedEvent
-from ai.backend.common.status import SessionStatus, SessionTypes
+from ai.backend.common.status import AgentStatus, SessionStatus, SessionTypes
 from ai.backend.common.types import ResourceSlot
 
 from ..context import RootContext
@@ -38,7 +39,14 @@ from ..errors import (
     SessionNotFound,
     TooManyPendingSessions,
 )
-from ..models import domains, kernels, keypair_resource_policies, session_dependencies, sessions
+from ..models import (
+    agents,
+    domains,
+    kernels,
+    keypair_resource_policies,
+    session_dependencies,
+    sessions,
+)
 from ..types import Owner, Requester
 from . import groups as group_service
 from . import images as image_service
@@ -60,8 +68,10 @@ class CreationResult:
     service_ports: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
+        # sessId / kernelId: what API v4 clients read (the name they then put in /kernel/{id} paths)
         return {"sessionId": str(self.session_id), "sessionName": self.name, "sessId": self.name,
-                "status": self.status, "servicePorts": self.service_ports, "created": self.created}
+                "kernelId": self.name, "status": self.status, "servicePorts": self.service_ports,
+                "created": self.created}
 
 
 def kernel_layout(size: int) -> list[tuple[str, int, str]]:
@@ -110,8 +120,9 @@ async def _image(conn: AsyncConnection, reference: str, architecture: str | None
         raise InvalidAPIParameters(f"image: {e}", data={"field": "image"}) from None
 
 
-async def _scaling_group(conn: AsyncConnection, owner: Owner, group_id: uuid.UUID,
-                         requested: str | None) -> tuple[str, list[str]]:
+async def _scaling_group(conn: AsyncConnection, owner: Owner, group_id: uuid.UUID, requested: str | None,
+                         architecture: str) -> tuple[str, list[str]]:
+    """The requested resource group (if allowed), else the allowed one most likely to run it."""
     allowed = await sgroup_service.allowed_names(conn, domain_name=owner.domain_name, group_id=group_id,
                                                  access_key=owner.access_key)
     if requested is not None:
@@ -123,7 +134,14 @@ async def _scaling_group(conn: AsyncConnection, owner: Owner, group_id: uuid.UUI
     if not allowed:
         raise Forbidden("config.scalingGroup: no resource group is allowed for the session owner's "
                         "domain, project or keypair", data={"field": "config.scalingGroup"})
-    return ("default" if "default" in allowed else allowed[0]), allowed
+    # Prefer groups with live agents of the image's architecture, then "default", then by name.
+    served: set[str] = set((await conn.execute(
+        sa.select(agents.c.scaling_group).distinct().where(
+            (agents.c.status == AgentStatus.ALIVE) & (agents.c.architecture == architecture)
+            & agents.c.scaling_group.in_(allowed))
+    )).scalars())
+    best = sorted(allowed, key=lambda name: (name not in served, name != "default", name))[0]
+    return best, allowed
 
 
 async def _check_pending_limit(conn: AsyncConnection, owner: Owner) -> None:
@@ -176,7 +194,7 @@ async def enqueue_session(ctx: RootContext, requester: Requester, owner: Owner,
         known = await ctx.shared_config.get_resource_slots()
         per_kernel = requested_slots(req.resources, known, image.resources)
         opts = resource_opts(req.resource_opts, per_kernel)
-        sgroup, targets = await _scaling_group(conn, owner, grp.id, req.scaling_group)
+        sgroup, targets = await _scaling_group(conn, owner, grp.id, req.scaling_group, image.architecture)
         dep_ids = await _dependencies(conn, owner.access_key, req.dependencies)
         await _check_pending_limit(conn, owner)
         mounts = await resolve_session_mounts(
@@ -186,8 +204,12 @@ async def enqueue_session(ctx: RootContext, requester: Requester, owner: Owner,
         await _insert(conn, session_id, req, owner=owner, domain_name=domain_name, group_id=grp.id,
                       image=image, per_kernel=per_kernel, opts=opts, sgroup=sgroup, targets=targets,
                       mounts=mounts, dep_ids=dep_ids)
-    await ctx.event_producer.produce_event(SessionEnqueuedEvent(session_id, reason="user-requested"))
-    await ctx.event_producer.produce_event(DoScheduleEvent())
+    try:
+        await ctx.event_producer.produce_event(SessionEnqueuedEvent(session_id, reason="user-requested"))
+        await ctx.event_producer.produce_event(DoScheduleEvent())
+    except (RedisError, OSError) as e:
+        # The row is committed: the scheduler's periodic pass picks it up; an event only hurries it.
+        log.warning("session %s enqueued but its events were not sent (%s)", session_id, e)
     log.info("session %s (%s) of %s enqueued: %s x%d", req.name, session_id, owner.access_key,
              image.name, req.cluster_size)
     return CreationResult(session_id, req.name, SessionStatus.PENDING.value, True)

@@ -84,6 +84,73 @@ def watched(row: Any) -> WatchedSession:
                           SessionStatus(row.status), str(getattr(row.result, "value", row.result)))
 
 
+class SessionInfoCache:
+    """Who owns a session (and where a kernel sits in it), shared by every listener of this
+    process for a few seconds.
+
+    One event reaches all open streams at once; without sharing, each stream would query the
+    database for the same row (a burst that queues on the connection pool). Concurrent
+    lookups of one row share a single query.
+    """
+
+    TTL = 5.0
+    MAX_ENTRIES = 10_000
+
+    def __init__(self, ctx: RootContext) -> None:
+        self.ctx = ctx
+        self._entries: dict[tuple[str, uuid.UUID], tuple[float, asyncio.Future[Any]]] = {}
+
+    @classmethod
+    def of(cls, ctx: RootContext) -> SessionInfoCache:
+        cache = ctx.extensions.get("session_info_cache")
+        if cache is None:
+            cache = ctx.extensions["session_info_cache"] = cls(ctx)
+        return cache  # type: ignore[no-any-return]
+
+    async def get(self, session_id: uuid.UUID) -> WatchedSession | None:
+        async def load() -> WatchedSession | None:
+            async with self.ctx.db.connect() as conn:
+                row = (await conn.execute(sa.select(sessions).where(sessions.c.id == session_id))).first()
+            return watched(row) if row is not None else None
+
+        result: WatchedSession | None = await self._cached(("session", session_id), load)
+        return result
+
+    async def kernel_place(self, kernel_id: uuid.UUID) -> tuple[str, int] | None:
+        """(cluster_role, cluster_idx) of a kernel."""
+        async def load() -> tuple[str, int] | None:
+            async with self.ctx.db.connect() as conn:
+                k = (await conn.execute(sa.select(kernels.c.cluster_role, kernels.c.cluster_idx)
+                                        .where(kernels.c.id == kernel_id))).first()
+            return (str(k.cluster_role), int(k.cluster_idx)) if k is not None else None
+
+        result: tuple[str, int] | None = await self._cached(("kernel", kernel_id), load)
+        return result
+
+    async def _cached(self, key: tuple[str, uuid.UUID], load: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        entry = self._entries.get(key)
+        if entry is not None and now - entry[0] <= self.TTL:
+            return await asyncio.shield(entry[1])
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries = {k: v for k, v in self._entries.items() if now - v[0] <= self.TTL}
+        fut: asyncio.Future[Any] = loop.create_future()
+        self._entries[key] = (now, fut)
+        try:
+            value = await load()
+        except BaseException as e:
+            self._entries.pop(key, None)
+            fut.set_exception(e)
+            fut.exception()   # marked as retrieved; the waiters re-raise it
+            raise
+        fut.set_result(value)
+        if value is None:
+            # not (yet) committed, e.g. an event racing its row: ask again next time
+            self._entries.pop(key, None)
+        return value
+
+
 class SessionFilter:
     """Decides which events a listener sees; caches the sessions it has looked up."""
 
@@ -93,7 +160,6 @@ class SessionFilter:
         self.requester = requester
         self.session = session
         self.group_id = group_id
-        self._cache: dict[uuid.UUID, WatchedSession | None] = {}
 
     def _visible(self, s: WatchedSession) -> bool:
         r = self.requester
@@ -106,11 +172,7 @@ class SessionFilter:
         return s.access_key == r.access_key
 
     async def lookup(self, session_id: uuid.UUID) -> WatchedSession | None:
-        if session_id not in self._cache:
-            async with self.ctx.db.connect() as conn:
-                row = (await conn.execute(sa.select(sessions).where(sessions.c.id == session_id))).first()
-            self._cache[session_id] = watched(row) if row is not None else None
-        return self._cache[session_id]
+        return await SessionInfoCache.of(self.ctx).get(session_id)
 
     async def accept(self, event: AbstractEvent) -> WatchedSession | None:
         sid = getattr(event, "session_id", None)
@@ -131,11 +193,9 @@ async def payload(ctx: RootContext, event: AbstractEvent, s: WatchedSession) -> 
     kid = getattr(event, "kernel_id", None)
     if kid is not None:
         data["kernelId"] = str(kid)
-        async with ctx.db.connect() as conn:
-            k = (await conn.execute(sa.select(kernels.c.cluster_role, kernels.c.cluster_idx)
-                                    .where(kernels.c.id == kid))).first()
-        if k is not None:
-            data["clusterRole"], data["clusterIdx"] = k.cluster_role, k.cluster_idx
+        place = await SessionInfoCache.of(ctx).kernel_place(kid)
+        if place is not None:
+            data["clusterRole"], data["clusterIdx"] = place
     if hasattr(event, "exit_code"):
         data["exitCode"] = event.exit_code
     if event.name == "session_terminated":

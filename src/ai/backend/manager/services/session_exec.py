@@ -151,6 +151,11 @@ async def _call_execute(ctx: RootContext, target: KernelTarget, run_id: str, mod
     except AgentTimeout:
         await _finish(ctx, target.session_id, run_id)
         return empty_result(run_id, "exec-timeout")
+    except InvalidAPIParameters:
+        # never started, or the kernel does not know the run (e.g. it was restarted): either
+        # way this run is over and must not hold the queue
+        await _finish(ctx, target.session_id, run_id)
+        raise
     except Exception:
         if mode in ("query", "batch"):
             await _finish(ctx, target.session_id, run_id)  # never started: do not block others

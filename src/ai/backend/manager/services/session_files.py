@@ -23,6 +23,7 @@ WORKDIR = "/home/work"
 MAX_UPLOAD_FILE_SIZE = 1 * 2**20      # per file (manual: 1 MiB)
 MAX_UPLOAD_FILES = 20                 # per request
 MAX_DOWNLOAD_FILES = 5                # per request
+TRANSFER_TIMEOUT = 300.0              # agent calls that move file contents
 
 
 class UploadTooLarge(InvalidAPIParameters):
@@ -70,7 +71,7 @@ def check_upload(files: list[UploadedFile]) -> None:
 async def upload(ctx: RootContext, target: KernelTarget, files: list[UploadedFile]) -> None:
     check_upload(files)
     for f in files:
-        await call_agent(ctx, target, "upload_file", f.path, f.data)
+        await call_agent(ctx, target, "upload_file", f.path, f.data, timeout=TRANSFER_TIMEOUT)
 
 
 async def download(ctx: RootContext, target: KernelTarget, paths: list[str]) -> list[tuple[str, bytes]]:
@@ -80,12 +81,12 @@ async def download(ctx: RootContext, target: KernelTarget, paths: list[str]) -> 
     if len(paths) > MAX_DOWNLOAD_FILES:
         raise InvalidAPIParameters(f"files: at most {MAX_DOWNLOAD_FILES} files per request")
     rels = [confine(p, what="files") for p in paths]
-    return [(rel, bytes(await call_agent(ctx, target, "download_file", rel))) for rel in rels]
+    return [(rel, bytes(await call_agent(ctx, target, "download_file", rel, timeout=TRANSFER_TIMEOUT))) for rel in rels]
 
 
 async def list_files(ctx: RootContext, target: KernelTarget, path: str | None) -> dict[str, Any]:
     rel = confine(path or WORKDIR, allow_root=True)
-    result = dict(await call_agent(ctx, target, "list_files", rel))
+    result = dict(await call_agent(ctx, target, "list_files", rel, timeout=60.0))
     abspath = result.get("abspath") or posixpath.join(WORKDIR, rel)
     return {"files": result.get("files", "[]"), "errors": result.get("errors") or "",
             "abspath": abspath, "folder_path": abspath}
@@ -94,7 +95,7 @@ async def list_files(ctx: RootContext, target: KernelTarget, path: str | None) -
 async def logs(ctx: RootContext, target: KernelTarget) -> str:
     """The live container log; for an ended session, the log kept when its kernel was removed."""
     if target.status in USABLE_STATUSES and target.agent_addr:
-        result = await call_agent(ctx, target, "get_logs")
+        result = await call_agent(ctx, target, "get_logs", timeout=60.0)
         return str((result or {}).get("logs") or "")
     if target.kernel_id is None:
         return ""

@@ -96,6 +96,10 @@ _PROGRESS_EVENTS: dict[type[KernelLifecycleEvent], SessionStatus] = {
 
 async def on_kernel_progress(ctx: RootContext, source: str, event: KernelLifecycleEvent) -> None:
     status = _PROGRESS_EVENTS[type(event)]
+    async with ctx.db.connect() as conn:   # usually stale: the start path is ahead of these events
+        current = (await conn.execute(sa.select(kernels.c.status).where(kernels.c.id == event.kernel_id))).scalar()
+    if current is None or current not in before(status):
+        return
     async with ctx.db.begin() as conn:
         sid = await lock_session_of_kernel(conn, event.kernel_id)
         if sid is None:

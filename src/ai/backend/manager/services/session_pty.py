@@ -34,8 +34,8 @@ async def terminal_url(ctx: RootContext, target: KernelTarget) -> str:
     async with ctx.db.connect() as conn:
         row = (await conn.execute(sa.select(kernels.c.kernel_host, kernels.c.service_ports)
                                   .where(kernels.c.id == target.kernel_id))).first()
-    ports = [sp for sp in (row.service_ports or []) if sp.get("name") == TTYD] if row else []
-    if not ports or not ports[0].get("host_ports"):
+    ports = [sp for sp in (row.service_ports or []) if sp.get("name") == TTYD] if row is not None else []
+    if row is None or not ports or not ports[0].get("host_ports"):
         raise SessionNotRunning(f"session {target.session_name} has no terminal service port")
     return f"ws://{row.kernel_host or '127.0.0.1'}:{ports[0]['host_ports'][0]}/ws"
 

@@ -6,8 +6,9 @@ creation in progress or returns the running kernel's info). The lifecycle tick c
 for sessions that have not reached RUNNING, until their status deadline passes; so a lost
 agent event or a timed-out call only delays a session, never strands it.
 
-Status steps: SCHEDULED -> PREPARING (drive begins) -> PULLING (the agent's kernel_pulling
-event) -> PREPARED (images present) -> CREATING (create_kernels sent) -> RUNNING (the call's
+Status steps: SCHEDULED -> PREPARING (drive begins) -> PULLING (an image the agent's last
+heartbeat did not list is being pulled; check_and_pull is skipped when all are listed) ->
+PREPARED (images present) -> CREATING (create_kernels sent) -> RUNNING (the call's
 answer or the kernel_started event, whichever comes first).
 """
 
@@ -30,7 +31,13 @@ from ai.backend.common.types import ResourceSlot
 from ..context import RootContext
 from ..models import kernels, sessions
 from .session_announce import announce
-from .session_transitions import CREATION_STATUSES, before, refresh_session, transit_kernels
+from .session_transitions import (
+    CREATION_STATUSES,
+    before,
+    lock_session,
+    refresh_session,
+    transit_kernels,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +45,16 @@ S = SessionStatus
 
 # remote errors that mean "try again later", not "this session cannot start"
 TRANSIENT_REMOTE_ERRORS = frozenset({"AgentNotReady", "TimeoutError"})
+
+
+def db_slots(ctx: RootContext) -> asyncio.Semaphore:
+    """Bounds the start path's concurrent transactions to the DB pool's persistent size, so
+    many drives waiting on agents never churn through overflow connections."""
+    sem = ctx.extensions.get("start_db_slots")
+    if sem is None:
+        sem = asyncio.Semaphore(int((ctx.local_config.get("db") or {}).get("pool-size", 8)))
+        ctx.extensions["start_db_slots"] = sem
+    return sem
 
 
 def _sched_cfg(ctx: RootContext) -> Mapping[str, Any]:
@@ -112,32 +129,42 @@ async def mark_running(ctx: RootContext, kernel_id: uuid.UUID, info: Mapping[str
     }
     if info.get("attached_devices") is not None:
         values["attached_devices"] = info["attached_devices"]
-    async with ctx.db.begin() as conn:
-        sid = (await conn.execute(sa.select(kernels.c.session_id).where(kernels.c.id == kernel_id))).scalar()
-        if sid is None:
-            return
-        await conn.execute(sa.select(sessions.c.id).where(sessions.c.id == sid).with_for_update())
+    async with db_slots(ctx), ctx.db.connect() as conn:   # most often already recorded (the RPC answer and the event)
+        row = (await conn.execute(sa.select(kernels.c.session_id, kernels.c.status)
+                                  .where(kernels.c.id == kernel_id))).first()
+    if row is None or row.status not in CREATION_STATUSES:
+        return
+    sid = row.session_id
+    async with db_slots(ctx), ctx.db.begin() as conn:
+        locked = await lock_session(conn, sid)
         changed = await transit_kernels(conn, [kernel_id], S.RUNNING, from_statuses=CREATION_STATUSES,
                                         reason="kernel-started", values=values)
-        change = await refresh_session(conn, sid, reason="kernel-started") if changed else None
+        change = await refresh_session(conn, sid, reason="kernel-started", locked=locked) if changed else None
     await announce(ctx, sid, change, "kernel-started")
 
 
-async def _step(ctx: RootContext, session_id: uuid.UUID, kernel_ids: list[uuid.UUID], status: SessionStatus,
-                reason: str) -> bool:
-    """Move these kernels forward to `status`; False if none of them is still being created."""
-    async with ctx.db.begin() as conn:
-        await conn.execute(sa.select(sessions.c.id).where(sessions.c.id == session_id).with_for_update())
-        await transit_kernels(conn, kernel_ids, status, from_statuses=before(status), reason=reason)
-        alive = (await conn.execute(sa.select(sa.func.count()).select_from(kernels).where(
-            kernels.c.id.in_(kernel_ids) & kernels.c.status.in_(list(CREATION_STATUSES))))).scalar_one()
-        change = await refresh_session(conn, session_id, reason=reason)
+async def _step(ctx: RootContext, session_id: uuid.UUID, kernel_ids: list[uuid.UUID],
+                statuses: list[SessionStatus], reason: str) -> bool:
+    """Move these kernels forward through `statuses`; False if none of them is still being created."""
+    async with db_slots(ctx), ctx.db.begin() as conn:
+        locked = await lock_session(conn, session_id)
+        if locked is None:
+            return False
+        changed = []
+        for status in statuses:
+            changed += await transit_kernels(conn, kernel_ids, status, from_statuses=before(status), reason=reason)
+        if changed:
+            alive = True
+        else:   # a re-drive: are these kernels still being created?
+            alive = bool((await conn.execute(sa.select(sa.func.count()).select_from(kernels).where(
+                kernels.c.id.in_(kernel_ids) & kernels.c.status.in_(list(CREATION_STATUSES))))).scalar_one())
+        change = await refresh_session(conn, session_id, reason=reason, locked=locked) if changed else None
     await announce(ctx, session_id, change, reason)
     return bool(alive)
 
 
 async def drive_session(ctx: RootContext, session_id: uuid.UUID) -> None:
-    async with ctx.db.connect() as conn:
+    async with db_slots(ctx), ctx.db.connect() as conn:
         sess = (await conn.execute(sa.select(sessions).where(sessions.c.id == session_id))).first()
         if sess is None or S(sess.status) not in CREATION_STATUSES:
             return
@@ -154,13 +181,28 @@ async def drive_session(ctx: RootContext, session_id: uuid.UUID) -> None:
         await fail_session(ctx, session_id, reason="kernel-without-agent",
                            failed_kernels={k.id for k in unplaced})
         return
-    if not await _step(ctx, session_id, [k.id for k in todo], S.PREPARING, "preparing"):
+    if not await _step(ctx, session_id, [k.id for k in todo], [S.PREPARING], "preparing"):
         return
     by_agent: dict[str, list[Any]] = defaultdict(list)
     for k in todo:
         by_agent[k.agent_addr].append(k)
     info = cluster_info(sess, krows)
     await asyncio.gather(*(_drive_on_agent(ctx, sess, addr, ks, info) for addr, ks in by_agent.items()))
+
+
+async def _missing_images(ctx: RootContext, agent_id: str, names: list[str]) -> list[str] | None:
+    """Images the agent's last heartbeat did not list; None when that list is unknown."""
+    from .agent_registry import images_key
+
+    key = images_key(ctx, agent_id)
+    async with ctx.redis.live.pipeline(transaction=False) as pipe:
+        pipe.exists(key)
+        for name in names:
+            pipe.sismember(key, name)
+        found = await pipe.execute()
+    if not found[0]:
+        return None
+    return [name for name, present in zip(names, found[1:], strict=True) if not present]
 
 
 async def _drive_on_agent(ctx: RootContext, sess: Any, addr: str, krows: list[Any], info: ClusterInfo) -> None:
@@ -171,9 +213,14 @@ async def _drive_on_agent(ctx: RootContext, sess: Any, addr: str, krows: list[An
     agent_id = krows[0].agent
     images = list({(k.image, k.architecture): {"canonical": k.image, "architecture": k.architecture}
                    for k in krows}.values())
+    missing = await _missing_images(ctx, agent_id, [i["canonical"] for i in images])
     try:
-        await ctx.agents.call(addr, "check_and_pull", images,
-                              timeout=float((cfg.get("deadlines") or {}).get("PULLING", 900.0)))
+        if missing is None or missing:
+            # images known to be absent are pulled now: PULLING
+            if missing and not await _step(ctx, sess.id, ids, [S.PULLING], f"pulling {', '.join(missing)}"[:256]):
+                return
+            await ctx.agents.call(addr, "check_and_pull", images,
+                                  timeout=float((cfg.get("deadlines") or {}).get("PULLING", 900.0)))
     except RPCError as e:
         if e.type in TRANSIENT_REMOTE_ERRORS:
             return
@@ -183,9 +230,7 @@ async def _drive_on_agent(ctx: RootContext, sess: Any, addr: str, krows: list[An
     except Exception as e:
         log.info("check_and_pull on %s for session %s: %r (re-driven later)", agent_id, sess.id, e)
         return
-    if not await _step(ctx, sess.id, ids, S.PREPARED, "images-ready"):
-        return
-    if not await _step(ctx, sess.id, ids, S.CREATING, "creating"):
+    if not await _step(ctx, sess.id, ids, [S.PREPARED, S.CREATING], "images-ready"):
         return
     configs = [kernel_config(sess, k) for k in krows]
     try:

@@ -43,7 +43,7 @@ async def destroy_session(ctx: RootContext, session_id: uuid.UUID, *, forced: bo
     """
     if recursive:
         async with ctx.db.connect() as conn:
-            dependents = list((await conn.execute(
+            dependents: list[uuid.UUID] = list((await conn.execute(
                 sa.select(session_dependencies.c.session_id)
                 .select_from(session_dependencies.join(sessions, sessions.c.id == session_dependencies.c.session_id))
                 .where((session_dependencies.c.depends_on == session_id)

@@ -133,15 +133,14 @@ async def refresh_session(
     data: Mapping[str, Any] | None = None,
     force: SessionStatus | None = None,
     values: Mapping[str, Any] | None = None,
+    locked: Any = None,
 ) -> tuple[SessionStatus, SessionStatus] | None:
-    """Re-derive the session's status from its kernels (or set `force`); lock the session row.
+    """Re-derive the session's status from its kernels (or set `force`); lock the session row
+    (or use `locked`, what lock_session() returned earlier in this transaction).
 
     Returns (old, new) when the status changed, else None.
     """
-    row = (await conn.execute(
-        sa.select(sessions.c.status, sessions.c.session_type, sessions.c.result)
-        .where(sessions.c.id == session_id).with_for_update()
-    )).first()
+    row = locked if locked is not None else await lock_session(conn, session_id)
     if row is None:
         return None
     current = SessionStatus(row.status)
@@ -175,6 +174,14 @@ async def refresh_session(
     return (current, new) if new != current else None
 
 
+async def lock_session(conn: AsyncConnection, session_id: uuid.UUID) -> Any:
+    """Lock a session row for this transaction; its (status, session_type, result) or None."""
+    return (await conn.execute(
+        sa.select(sessions.c.status, sessions.c.session_type, sessions.c.result)
+        .where(sessions.c.id == session_id).with_for_update()
+    )).first()
+
+
 async def lock_session_of_kernel(conn: AsyncConnection, kernel_id: uuid.UUID) -> uuid.UUID | None:
     """Lock the session row of a kernel (sessions before kernels, always: no deadlocks)."""
     sid = (await conn.execute(sa.select(kernels.c.session_id).where(kernels.c.id == kernel_id))).scalar()
@@ -188,6 +195,6 @@ async def sessions_of_kernels(conn: AsyncConnection, kernel_ids: Iterable[uuid.U
     ids = list(kernel_ids)
     if not ids:
         return []
-    rows = (await conn.execute(
+    rows: Any = (await conn.execute(
         sa.select(kernels.c.session_id).distinct().where(kernels.c.id.in_(ids)))).scalars().all()
     return list(rows)

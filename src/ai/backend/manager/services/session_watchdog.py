@@ -3,6 +3,8 @@
 Each tick (one manager process at a time, under a non-blocking distributed lock):
 - sessions in SCHEDULED..CREATING past the deadline of their status ([scheduler.deadlines])
   fail to ERROR with the reason; the others are re-driven (session_start.drive_session);
+- kernels left RESTARTING past that deadline are RUNNING again (the agent always ends a
+  restart with the kernel running; the heartbeat reconciliation catches a vanished one);
 - kernels left TERMINATING are asked again to be destroyed; past the TERMINATING deadline
   they become ERROR (the heartbeat reconciliation stops a container that turns up later);
 - RUNNING sessions are destroyed when the keypair resource policy's max_session_lifetime or
@@ -28,9 +30,16 @@ from ai.backend.common.status import SessionStatus, SessionTypes
 
 from ..context import RootContext
 from ..models import kernels, keypair_resource_policies, keypairs, sessions
+from .session_announce import announce
 from .session_lifecycle import fail_kernel_terminating, fail_session
 from .session_termination import destroy_kernel, destroy_session
-from .session_transitions import CREATION_STATUSES, now
+from .session_transitions import (
+    CREATION_STATUSES,
+    lock_session,
+    now,
+    refresh_session,
+    transit_kernels,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +51,16 @@ def last_access_key(session_id: uuid.UUID | str) -> str:
 
 
 class Watchdog:
-    def __init__(self, ctx: RootContext, spawn: Callable[[Any, str], None]) -> None:
+    def __init__(self, ctx: RootContext, spawn: Callable[[Any, str], None],
+                 busy: Callable[[str], bool] = lambda key: False) -> None:
         self.ctx = ctx
         self.spawn = spawn                      # run a coroutine in the background, de-duplicated by key
+        self.busy = busy                        # is that step running (or queued) in this process?
         cfg = ctx.local_config.get("scheduler") or {}
         self.deadlines: dict[str, float] = dict(cfg.get("deadlines") or {})
         self.redrive_interval = float(cfg.get("redrive-interval", 5.0))
+        self.policy_interval = float(cfg.get("policy-check-interval", 5.0))
+        self._last_policy_check = 0.0
         self._last_drive: dict[uuid.UUID, float] = {}
 
     def deadline(self, status: SessionStatus) -> float:
@@ -66,7 +79,10 @@ class Watchdog:
     async def tick(self) -> None:
         await self.check_creation()
         await self.check_terminating()
-        await self.check_running()
+        await self.check_restarting()
+        if time.monotonic() - self._last_policy_check >= self.policy_interval:
+            self._last_policy_check = time.monotonic()
+            await self.check_running()
 
     async def check_creation(self) -> None:
         from .session_start import drive_session
@@ -79,6 +95,8 @@ class Watchdog:
         for row in rows:
             status = S(row.status)
             limit = self.deadline(status)
+            if self.busy(f"drive:{row.id}"):
+                continue   # being driven here (or queued behind other drives): not stuck
             if row.status_changed is not None and t - row.status_changed > timedelta(seconds=limit):
                 await fail_session(self.ctx, row.id, reason=f"deadline-exceeded: {status.value} for more than {limit:g}s",
                                    data={"status": status.value, "deadline": limit})
@@ -108,6 +126,26 @@ class Watchdog:
         keep = {r.id for r in rows}
         if len(self._last_drive) > 10_000:
             self._last_drive = {k: v for k, v in self._last_drive.items() if k in keep}
+
+    async def check_restarting(self) -> None:
+        """A restart whose caller vanished (e.g. the manager restarted): the agent ends every
+        restart with the kernel running, so past the deadline the kernel is RUNNING again; the
+        heartbeat reconciliation corrects that if the container is in fact gone."""
+        limit = self.deadline(S.RESTARTING)
+        cutoff = now() - timedelta(seconds=limit)
+        async with self.ctx.db.begin() as conn:
+            rows = (await conn.execute(
+                sa.select(kernels.c.id, kernels.c.session_id)
+                .where((kernels.c.status == S.RESTARTING) & (kernels.c.status_changed < cutoff))
+                .with_for_update(skip_locked=True))).all()
+            changes = []
+            for sid in {r.session_id for r in rows}:
+                locked = await lock_session(conn, sid)
+                await transit_kernels(conn, [r.id for r in rows if r.session_id == sid], S.RUNNING,
+                                      from_statuses=[S.RESTARTING], reason="restart-unconfirmed")
+                changes.append((sid, await refresh_session(conn, sid, reason="restart-unconfirmed", locked=locked)))
+        for sid, change in changes:
+            await announce(self.ctx, sid, change, "restart-unconfirmed")
 
     async def check_running(self) -> None:
         async with self.ctx.db.connect() as conn:
