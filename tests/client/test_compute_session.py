@@ -342,6 +342,9 @@ async def test_owner_access_key_bootstrap_and_dependencies(stack: Stack, api_con
             IMAGE, name="sdk-dependent", owner_access_key=USER[0], dependencies=[str(first.id)], enqueue_only=True)
         graph = await user.ComputeSession("sdk-dependent").get_dependency_graph()
         assert str(first.id) in json.dumps(graph), graph
-        await user.ComputeSession("sdk-dependent").destroy(forced=True)
+        with pytest.raises(BackendAPIError) as refused:   # forcing is for admins only
+            await user.ComputeSession("sdk-dependent").destroy(forced=True)
+        assert refused.value.status == 403
+        await admin.ComputeSession("sdk-dependent", owner_access_key=USER[0]).destroy(forced=True)
         await admin.ComputeSession("sdk-owned", owner_access_key=USER[0]).destroy()
         assert second.id != first.id
