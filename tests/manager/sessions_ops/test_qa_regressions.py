@@ -11,6 +11,7 @@ from ai.backend.common.events.bus import EventProducer
 from ai.backend.common.events.kernel import KernelTerminatedEvent
 from manager.helpers import SignedClient
 from manager.sessions_ops.conftest import SessionFactory
+from manager.sessions_ops.ophelpers import console_text, execute_loop
 
 
 async def test_logs_of_a_terminated_session_are_kept(session_factory: SessionFactory, user: SignedClient,
@@ -42,3 +43,15 @@ async def test_logs_of_a_terminated_session_are_kept(session_factory: SessionFac
             break
         await asyncio.sleep(0.5)
     assert after.body["result"]["logs"] == event.container_log
+
+
+async def test_batch_output_reaches_the_container_log(session_factory: SessionFactory, user: SignedClient) -> None:
+    """A batch command's output (e.g. a batch session's startup command) was only sent to the
+    run; now it is also in the container log that `session logs` shows."""
+    sess = await session_factory()
+    results = await execute_loop(user, sess.name, "", mode="batch",
+                                 opts={"exec": "echo qa-batch-out; echo qa-batch-err >&2"})
+    assert "qa-batch-out" in console_text(results)
+    resp = await user.request("GET", f"/session/{sess.name}/logs")
+    assert resp.status == 200
+    assert "qa-batch-out" in resp.body["result"]["logs"] and "qa-batch-err" in resp.body["result"]["logs"]
