@@ -50,6 +50,7 @@ from .stats import StatPublisher
 log = logging.getLogger(__name__)
 
 NIL_SESSION = SessionId(uuid.UUID(int=0))
+CONTAINER_LOG_KEEP = 256 * 1024   # chars of a removed container's log kept for `session logs`
 
 
 class AbstractAgent(ABC):
@@ -329,6 +330,11 @@ class AbstractAgent(ABC):
     async def _finalize(self, kernel: AbstractKernel, exit_code: int | None, reason: str) -> None:
         kernel.exit_code = exit_code
         kernel.status = KernelStatus.TERMINATED
+        container_log: str | None = None
+        try:   # keep the log before the container is removed (the manager stores it)
+            container_log = (await kernel.get_logs())[-CONTAINER_LOG_KEEP:]
+        except Exception:
+            log.debug("no container log for kernel %s", kernel.kernel_id, exc_info=True)
         try:
             await self.cleanup_kernel(kernel)
         except Exception:
@@ -341,7 +347,7 @@ class AbstractAgent(ABC):
         if self.stat_publisher is not None:
             await self.stat_publisher.forget_kernel(kernel.kernel_id)
         await self.produce_event(KernelTerminatedEvent(kernel.kernel_id, kernel.session_id, reason=reason,
-                                                       exit_code=exit_code))
+                                                       exit_code=exit_code, container_log=container_log))
 
     async def restart_kernel(self, kernel_id: Any) -> KernelCreationInfo:
         kernel = self.get_kernel(kernel_id)

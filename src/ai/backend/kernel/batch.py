@@ -118,9 +118,16 @@ def _killpg(pid: int, sig: int) -> None:
 
 
 async def _pump(stream: asyncio.StreamReader, ctx: RunContext, name: str) -> None:
+    """Relays a command's output to the run and echoes it to the container's log (fd 1/2), so
+    `session logs` shows what a batch session's startup command printed."""
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    echo_fd = 2 if name == "stderr" else 1
     while True:
         chunk = await stream.read(65536)
+        try:
+            os.write(echo_fd, chunk)
+        except OSError:
+            pass
         if not chunk:
             tail = decoder.decode(b"", final=True)
             if tail:

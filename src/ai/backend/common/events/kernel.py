@@ -58,7 +58,12 @@ class KernelTerminatingEvent(KernelLifecycleEvent):
 
 @dataclass
 class KernelTerminatedEvent(KernelLifecycleEvent):
-    """The container is gone. `exit_code` is None when unknown (e.g. it vanished)."""
+    """The container is gone. `exit_code` is None when unknown (e.g. it vanished).
+
+    `container_log` is the tail of the container's log taken just before its removal, so
+    `session logs` still works for a finished (e.g. batch) session.
+    """
 
     name = "kernel_terminated"
     exit_code: int | None = None
+    container_log: str | None = None

@@ -134,6 +134,10 @@ async def on_kernel_terminated(ctx: RootContext, source: str, event: KernelTermi
         status = (await conn.execute(sa.select(kernels.c.status).where(kernels.c.id == event.kernel_id))).scalar()
     if status is None:
         return
+    if event.container_log:
+        async with ctx.db.begin() as conn:
+            await conn.execute(sa.update(kernels).where(kernels.c.id == event.kernel_id)
+                               .values(container_log=event.container_log.encode("utf-8", "replace")))
     await finalize_kernel(ctx, event.kernel_id, reason=event.reason or "terminated", exit_code=event.exit_code,
                           batch_exit=status == S.RUNNING)
 
