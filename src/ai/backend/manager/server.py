@@ -59,7 +59,6 @@ API_MODULES: list[str] = [
     "events",
     # session templates, dotfiles, and the session-mode web login (/server, /func)
     "template",
-    "template_start",
     "userconfig",
     "webserver",
 ]

@@ -89,6 +89,7 @@ async def create(request: web.Request) -> web.Response:
 
 
 @routes.post("/session/_/create-from-template")
+@routes.post("/session/create-from-template")
 @routes.post("/kernel/_/create-from-template")
 @auth_required
 @server_status_required(allow_read=False)
