@@ -174,3 +174,26 @@ class ServiceUnavailable(BackendError):
     status_code = 503
     error_type = "service-unavailable"
     error_title = "A backing service is unavailable."
+
+
+# Per-session operations that need the kernel on its agent.
+class SessionNotRunning(Conflict):
+    error_type = "invalid-session-state"
+    error_title = "The session is not in a state that allows this operation."
+
+
+class KernelNotRunning(Conflict):
+    error_type = "kernel-not-running"
+    error_title = "The session's kernel is not running on its agent."
+
+
+class AgentTimeout(BackendError):
+    status_code = 504
+    error_type = "agent-timeout"
+    error_title = "The agent did not answer in time."
+
+
+class AgentFailure(BackendError):
+    status_code = 502
+    error_type = "agent-error"
+    error_title = "The agent could not carry out the request."

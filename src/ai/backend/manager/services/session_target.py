@@ -19,35 +19,23 @@ from ai.backend.common.rpc import RPCError, RPCTimeout
 from ai.backend.common.status import SessionStatus
 
 from ..context import RootContext
-from ..errors import BackendError, Conflict, InvalidAPIParameters, ObjectNotFound, QuotaExceeded
+from ..errors import (  # noqa: F401  (the per-session errors are re-exported for the API modules)
+    AgentFailure,
+    AgentTimeout,
+    BackendError,
+    Conflict,
+    InvalidAPIParameters,
+    KernelNotRunning,
+    ObjectNotFound,
+    QuotaExceeded,
+    SessionNotRunning,
+)
 from ..models import kernels
 from .session_lookup import resolve_session
 
 LAST_ACCESS_TTL = 7 * 24 * 3600
 # Sessions whose main kernel can take user requests.
 USABLE_STATUSES = frozenset({SessionStatus.RUNNING, SessionStatus.RUNNING_DEGRADED})
-
-
-class SessionNotRunning(Conflict):
-    error_type = "invalid-session-state"
-    error_title = "The session is not in a state that allows this operation."
-
-
-class KernelNotRunning(Conflict):
-    error_type = "kernel-not-running"
-    error_title = "The session's kernel is not running on its agent."
-
-
-class AgentTimeout(BackendError):
-    status_code = 504
-    error_type = "agent-timeout"
-    error_title = "The agent did not answer in time."
-
-
-class AgentFailure(BackendError):
-    status_code = 502
-    error_type = "agent-error"
-    error_title = "The agent could not carry out the request."
 
 
 @dataclass(frozen=True)
